@@ -1,0 +1,341 @@
+/*
+ * lethe: keep web server access logs useful for security while full client
+ * addresses are kept only for a window.  Shared structs and prototypes,
+ * grouped by the file that defines them.
+ */
+#ifndef LETHE_H
+#define LETHE_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define LETHE_VERSION	"0.1.0"
+#ifndef LETHE_CONF
+#define LETHE_CONF	"/etc/lethe/lethe.conf"
+#endif
+
+#define UNUSED		__attribute__((__unused__))
+#define PRINTFLIKE(a, b) __attribute__((__format__(__printf__, a, b)))
+#define NORETURN	__attribute__((__noreturn__))
+
+#define TIME_NONE	INT64_MIN	/* no time known */
+
+/* log.c */
+void		 log_init(int verbose);
+void		 log_warn(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_warnx(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_info(const char *, ...) PRINTFLIKE(1, 2);
+void		 log_debug(const char *, ...) PRINTFLIKE(1, 2);
+void		 fatal(const char *, ...) PRINTFLIKE(1, 2) NORETURN;
+void		 fatalx(const char *, ...) PRINTFLIKE(1, 2) NORETURN;
+/*
+ * Escape untrusted bytes (file names, config text) for our log: printable
+ * ASCII stays, everything else becomes \ooo.  Returns one of a few static
+ * buffers, valid until the fourth next call.
+ */
+const char	*log_esc(const char *);
+
+/* xmalloc.c */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...) PRINTFLIKE(2, 3);
+
+/* compat.c */
+#if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 38)
+size_t		 strlcpy(char *, const char *, size_t);
+size_t		 strlcat(char *, const char *, size_t);
+#endif
+long long	 strtonum(const char *, long long, long long, const char **);
+
+/* addr.c */
+#define ADDR_OUT_MAX	128	/* enough for any masked span addr_mask writes */
+#define ADDR_ZONE_MAX	32	/* longest zone id (after '%') accepted */
+
+struct addr_prefix {
+	int		 v4;	/* bits kept of an IPv4 address, 0..32 */
+	int		 v6;	/* bits kept of an IPv6 address, 0..128 */
+};
+
+/*
+ * Parse s[0..len) as exactly one address: IPv4 dotted quad; IPv6 in any
+ * textual form (compressed, full, leading zeros, upper case, embedded
+ * IPv4, zone "%eth0"); either optionally with a port ("192.0.2.7:5678",
+ * "[2001:db8::1]:443") or in brackets without one ("[2001:db8::1]").
+ * On success writes the masked form to out (outsz >= ADDR_OUT_MAX): host
+ * bits zero, IPv6 in RFC 5952 form, IPv4-mapped (::ffff:a.b.c.d) masked
+ * with the IPv4 prefix and written ::ffff:a.b.c.d, brackets, zone and
+ * port kept as they were.  Sets *outlen, sets *full to 1 when the address
+ * had host bits set past the prefix (0 when it was already masked), and
+ * returns 0.  Returns -1, out untouched, when s is not an address ("-",
+ * "unknown", a host name, a version string).  Idempotent: masking its own
+ * output gives the same output with *full == 0.
+ */
+int		 addr_mask(const char *s, size_t len, const struct addr_prefix *,
+		    char *out, size_t outsz, size_t *outlen, int *full);
+
+/* format.c */
+enum format_kind {
+	FORMAT_COMBINED,
+	FORMAT_COMMON,
+	FORMAT_MAIN,
+	FORMAT_VHOST_COMBINED,
+	FORMAT_NGINX_ERROR,
+	FORMAT_APACHE_ERROR,
+	FORMAT_JSON,
+	FORMAT_REGEX,
+};
+
+struct span {
+	uint32_t	 off;
+	uint32_t	 len;
+};
+
+/* A growable array of spans, reused from line to line. */
+struct spans {
+	struct span	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+struct format;
+
+int		 format_kind_parse(const char *, enum format_kind *);
+const char	*format_kind_name(enum format_kind);
+/*
+ * The default address fields of a format ("remote_addr" and so on), as
+ * one comma separated string; NULL for json and regex, which need
+ * "addresses" set.
+ */
+const char	*format_default_fields(enum format_kind);
+/*
+ * Compile a format.  fields are the address fields named by "addresses"
+ * (json: key names, nested as "request.remote_ip"; text formats:
+ * remote_addr, http_x_forwarded_for, client, ...); regex is the PCRE2
+ * pattern for FORMAT_REGEX (named groups "time" and "addr", "addr2", ...;
+ * every group whose name starts with "addr").  On error returns NULL and
+ * sets *errstr to a static or allocated-into-format-free message
+ * (valid until the next call).
+ */
+struct format	*format_new(enum format_kind, const char *regex,
+		    char *const *fields, size_t nfields, const char **errstr);
+void		 format_free(struct format *);
+/*
+ * Scan one line (line[0..len), no newline; len < 2^32): sets *t to the
+ * line's time (seconds since the epoch, UTC) or TIME_NONE, and fills sp
+ * (sp->n reset to 0 first) with the spans of every candidate address
+ * token in the configured fields, in increasing offset order, never
+ * overlapping.  A field holding a list ("a, b, c") yields one span per
+ * element.  Candidates are confirmed by addr_mask(); "-", "unknown" and
+ * host names are candidates that it rejects.  Never fails: a line it
+ * cannot parse yields no spans (or those it could find) and TIME_NONE.
+ */
+void		 format_scan(struct format *, const char *line, size_t len,
+		    struct spans *sp, int64_t *t);
+/*
+ * Parse a timestamp: CLF "10/Oct/2000:13:55:36 -0700" (brackets
+ * optional), ISO 8601 "2026-11-29T04:00:00Z", "...+01:00",
+ * "...+0100", with optional fraction, or epoch seconds with optional
+ * fraction.  Returns 0 and sets *t (seconds, UTC, fraction dropped), or -1.
+ */
+int		 format_parse_time(const char *s, size_t len, int64_t *t);
+void		 spans_release(struct spans *);
+
+/* config.c */
+enum rotate_kind {
+	ROTATE_OFF,
+	ROTATE_INTERVAL,	/* rotate_every seconds, aligned to the clock */
+	ROTATE_DAILY,		/* local midnight */
+	ROTATE_SIZE,		/* rotate_size bytes */
+};
+
+enum reopen_kind {
+	REOPEN_NONE,
+	REOPEN_SIGNAL,		/* reopen_signal to the pid in reopen_pidfile */
+	REOPEN_COMMAND,		/* run reopen_argv, no shell */
+};
+
+struct logset {
+	char		*name;		/* the section name */
+	int		 line;		/* line of the section header */
+	char	       **globs;
+	size_t		 nglobs;
+	enum format_kind format_kind;
+	char		*regex;
+	char	       **fields;	/* "addresses" */
+	size_t		 nfields;
+	struct format	*format;	/* compiled */
+	int64_t		 window;	/* seconds */
+	struct addr_prefix prefix;
+	enum rotate_kind rotate;
+	int64_t		 rotate_every;	/* ROTATE_INTERVAL: seconds */
+	int64_t		 rotate_size;	/* ROTATE_SIZE: bytes */
+	enum reopen_kind reopen;
+	int		 reopen_signal;
+	char		*reopen_pidfile;
+	char	       **reopen_argv;	/* NULL terminated */
+	int64_t		 compress_after; /* seconds, -1 off */
+	int64_t		 mask_early;	/* seconds */
+	int64_t		 retain;	/* seconds */
+	int64_t		 settle;	/* seconds */
+};
+
+struct config {
+	char		*path;
+	char		*state_dir;
+	int64_t		 sweep;		/* seconds */
+	struct logset	*sets;
+	size_t		 nsets;
+};
+
+/* Messages of a config parse: every "file:line: message", in order. */
+struct config_msgs {
+	char	       **v;
+	size_t		 n;
+	size_t		 nerrors;
+	size_t		 nwarnings;
+};
+
+/*
+ * Parse and validate config text (the file's contents, read by the
+ * caller; path is used in messages).  Every error and warning goes to
+ * msgs as "path:line: message" ("path:line: warning: message").  Returns
+ * the config, or NULL when there was any error.
+ */
+struct config	*config_parse(const char *path, const char *text, size_t len,
+		    struct config_msgs *msgs);
+void		 config_free(struct config *);
+void		 config_msgs_release(struct config_msgs *);
+/* "90d", "1h30m", "45" (seconds): returns 0 and *v in seconds, or -1. */
+int		 config_parse_duration(const char *, int64_t *v);
+/* "500M", "1G", "4096": returns 0 and *v in bytes, or -1. */
+int		 config_parse_size(const char *, int64_t *v);
+
+/* policy.c */
+enum policy_action {
+	ACT_MASK	= 1 << 0,	/* rewrite with lines masked */
+	ACT_COMPRESS	= 1 << 1,	/* write as gzip */
+	ACT_DELETE	= 1 << 2,
+	ACT_ROTATE	= 1 << 3,	/* live file: rotate it early */
+	ACT_WARN_LIVE	= 1 << 4,	/* live file past the window, may not rotate */
+};
+
+/* What we know of one file, from a scan (or the catalog). */
+struct file_facts {
+	int		 live;		/* the file a server writes to */
+	int		 gzip;		/* content is gzip */
+	int64_t		 first_time;	/* TIME_NONE when no line has a time */
+	int64_t		 last_time;
+	int64_t		 oldest_full;	/* time of the oldest line with a
+					   full address; TIME_NONE: none */
+};
+
+struct policy_plan {
+	int		 actions;	/* enum policy_action */
+	int64_t		 mask_before;	/* ACT_MASK: mask lines older */
+	int64_t		 next_due;	/* next time something is due,
+					   INT64_MAX: never */
+};
+
+void		 policy_plan(const struct logset *, const struct file_facts *,
+		    int64_t now, struct policy_plan *);
+/* "mask compress" and so on, for messages; static buffer. */
+const char	*policy_actions_str(int actions);
+
+/* fsio.c: every filesystem call of lethe goes through here (fault seam) */
+#define FSIO_TMP_TAG	".lethe-"	/* temp files: ".NAME.lethe-XXXXXX" */
+
+/*
+ * Open a directory (O_DIRECTORY, O_NOFOLLOW on the last component) and
+ * check that nobody but root and its owner may write to it.  Returns the
+ * fd, or -1 with *why set (and errno where it applies).
+ */
+int		 fsio_opendir(const char *path, const char **why);
+/*
+ * Open dfd/name for reading without following a link and without
+ * blocking on a FIFO; refuse what is not a regular file with one link.
+ * Fills *st.  Returns the fd, or -1 with *why set.
+ */
+int		 fsio_openat_file(int dfd, const char *name, struct stat *st,
+		    const char **why);
+/* Create ".TARGET.lethe-XXXXXX" in dfd, mode 0600; name to tmp. */
+int		 fsio_tmp_create(int dfd, const char *target, char *tmp,
+		    size_t tmpsz);
+/*
+ * Finish a temp file: copy owner, group, mode and mtime of orig, fsync,
+ * close, rename over target, fsync the directory.  tmpfd is closed in
+ * every case; on failure the temp file is removed.
+ */
+int		 fsio_replace(int dfd, int tmpfd, const char *tmp,
+		    const char *target, const struct stat *orig);
+/* Remove every stale ".NAME.lethe-XXXXXX" whose NAME matches keep_cb. */
+int		 fsio_clean_tmp(int dfd, int (*is_ours)(const char *, void *),
+		    void *arg);
+ssize_t		 fsio_read(int fd, void *, size_t);
+int		 fsio_write_all(int fd, const void *, size_t);
+int		 fsio_fsync(int fd);
+int		 fsio_close(int fd);
+int		 fsio_unlinkat(int dfd, const char *name);
+int		 fsio_renameat(int dfd, const char *from, const char *to);
+
+/* rewrite.c */
+/* Options of one pass over a file. */
+struct rewrite_opts {
+	struct format	*format;
+	struct addr_prefix prefix;
+	int64_t		 mask_before;	/* mask lines with time < this;
+					   TIME_NONE: none, INT64_MAX: all */
+	int64_t		 start_time;	/* time of lines before the first
+					   line with a time */
+	int64_t		 audit_before;	/* count full addresses on lines
+					   older than this (audit) */
+	int		 compress;	/* write gzip (else as the input) */
+};
+
+struct rewrite_stats {
+	int		 gzip_in;	/* the input was gzip */
+	uint64_t	 lines;
+	uint64_t	 bytes_in;	/* uncompressed */
+	uint64_t	 bytes_out;	/* uncompressed */
+	uint64_t	 addrs_masked;
+	int64_t		 first_time;	/* TIME_NONE: no line had one */
+	int64_t		 last_time;
+	int64_t		 oldest_full;	/* after this pass; TIME_NONE: none */
+	uint64_t	 full_past;	/* full addresses older than
+					   audit_before, after this pass */
+	uint64_t	 full_past_line; /* line number of the first */
+};
+
+/*
+ * Read fd (plain or gzip, by its magic bytes) and gather stats as if it
+ * were rewritten with opts (nothing is written).  Returns 0, or -1 with
+ * *errstr ("truncated gzip", "read: ...").
+ */
+int		 rewrite_scan(int fd, const struct rewrite_opts *,
+		    struct rewrite_stats *, const char **errstr);
+/*
+ * Rewrite dfd/name through a temp file: lines older than mask_before
+ * masked, compressed when opts->compress.  The result replaces name, or
+ * goes to newname (name + ".gz" when compressing a plain file), in which
+ * case name is removed after the rename.  The input is opened safely
+ * (fsio_openat_file) and must match *expect (dev, ino) when expect is not
+ * NULL.  Returns 0, or -1 with *errstr; on failure nothing is changed.
+ */
+int		 rewrite_file(int dfd, const char *name, const char *newname,
+		    const struct stat *expect, const struct rewrite_opts *,
+		    struct rewrite_stats *, const char **errstr);
+/*
+ * Filter infd to outfd, masking every address at once (lethe mask).  When
+ * line_flush, every line is written out as soon as it is complete.
+ */
+int		 rewrite_stream(int infd, int outfd, struct format *,
+		    const struct addr_prefix *, int line_flush,
+		    const char **errstr);
+
+#endif /* LETHE_H */

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages lethe's build and tests need, when missing.
+# Runs apt-get only as root and only for what is absent; says what it does.
+set -u
+need=""
+pkg-config --exists libevent 2>/dev/null || need="$need libevent-dev"
+pkg-config --exists libpcre2-8 2>/dev/null || need="$need libpcre2-dev"
+pkg-config --exists zlib 2>/dev/null || need="$need zlib1g-dev"
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v gzip >/dev/null 2>&1 || need="$need gzip"
+for extra in ${LETHE_EXTRA_DEPS:-}; do
+	dpkg -s "$extra" >/dev/null 2>&1 || need="$need $extra"
+done
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing:$need; install them (apt-get install$need) or run as root" >&2
+	exit 1
+fi
+echo "deps: installing$need"
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q $need >/tmp/lethe-apt.log 2>&1; then
+	apt-get update -q >>/tmp/lethe-apt.log 2>&1
+	apt-get install -y -q $need >>/tmp/lethe-apt.log 2>&1 || {
+		echo "deps: apt-get install$need failed; see /tmp/lethe-apt.log" >&2
+		tail -5 /tmp/lethe-apt.log >&2
+		exit 1
+	}
+fi
