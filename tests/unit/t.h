@@ -49,8 +49,9 @@ struct t_case {
 static void
 t_alarm(int sig)
 {
-	(void)sig;
 	static const char m[] = "test timed out\n";
+
+	(void)sig;
 	(void)!write(2, m, sizeof(m) - 1);
 	_exit(2);
 }

@@ -1,0 +1,202 @@
+/* Policy: which actions are due, and when the next one is. */
+#include <stdint.h>
+
+#include "lethe.h"
+#include "t.h"
+
+#define H	3600
+#define D	(24 * H)
+#define NOW	((int64_t)1796000000)
+
+static struct logset
+set_default(void)
+{
+	struct logset s;
+
+	memset(&s, 0, sizeof(s));
+	s.window = 7 * D;
+	s.retain = 90 * D;
+	s.compress_after = 1 * H;
+	s.mask_early = 1 * H;
+	s.rotate = ROTATE_OFF;
+	return s;
+}
+
+static struct file_facts
+facts(int live, int gzip, int64_t first, int64_t last, int64_t oldest_full)
+{
+	struct file_facts f;
+
+	f.live = live;
+	f.gzip = gzip;
+	f.first_time = first;
+	f.last_time = last;
+	f.oldest_full = oldest_full;
+	return f;
+}
+
+static void
+t_nothing_due(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 1, NOW - 2 * D, NOW - D, NOW - 2 * D);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+	/* next: the oldest full address reaches the window */
+	T_EQ_INT(pl.next_due, NOW - 2 * D + 7 * D);
+}
+
+static void
+t_mask_due(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 1, NOW - 8 * D, NOW - 5 * D, NOW - 8 * D);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_MASK);
+	T_EQ_INT(pl.mask_before, NOW - 7 * D + H);
+	T_EQ_INT(pl.next_due, NOW + H);
+}
+
+static void
+t_mask_exactly_at_window(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 1, NOW - 7 * D, NOW - 6 * D, NOW - 7 * D);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_MASK);
+	f.oldest_full = NOW - 7 * D + 1;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+	T_EQ_INT(pl.next_due, NOW + 1);
+}
+
+static void
+t_mask_and_compress_one_pass(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 0, NOW - 9 * D, NOW - 8 * D, NOW - 9 * D);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_MASK | ACT_COMPRESS);
+}
+
+static void
+t_compress_only(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 0, NOW - 3 * H, NOW - 2 * H, NOW - 3 * H);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_COMPRESS);
+	f.last_time = NOW - 30 * 60;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+	T_EQ_INT(pl.next_due, NOW + 30 * 60);
+	s.compress_after = -1;
+	f.last_time = NOW - 5 * D;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+}
+
+static void
+t_delete_wins(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 0, NOW - 92 * D, NOW - 91 * D,
+	    NOW - 92 * D);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_DELETE);
+	f.last_time = NOW - 90 * D + 1;
+	policy_plan(&s, &f, NOW, &pl);
+	T_ASSERT((pl.actions & ACT_DELETE) == 0);
+	T_ASSERT(pl.actions & ACT_MASK);
+}
+
+static void
+t_live_never_rewritten(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(1, 0, NOW - 100 * D, NOW, NOW - 100 * D);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_WARN_LIVE);
+	s.rotate = ROTATE_INTERVAL;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_ROTATE);
+}
+
+static void
+t_masked_file_rests(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 1, NOW - 20 * D, NOW - 10 * D,
+	    TIME_NONE);
+	struct policy_plan pl;
+
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+	T_EQ_INT(pl.next_due, NOW - 10 * D + 90 * D);
+}
+
+/* Rewrites happen about once per mask_early of a file's span. */
+static void
+t_rewrite_cadence(void)
+{
+	struct logset s = set_default();
+	struct file_facts f = facts(0, 1, NOW - 7 * D, NOW, NOW - 7 * D);
+	struct policy_plan pl;
+	int64_t now = NOW;
+	int rewrites = 0, steps;
+
+	for (steps = 0; steps < 24 * 60; steps++, now += 60) {
+		policy_plan(&s, &f, now, &pl);
+		if (pl.actions & ACT_MASK) {
+			rewrites++;
+			/* one line a second: oldest full is mask_before */
+			f.oldest_full = pl.mask_before;
+			T_ASSERT(pl.next_due > now);
+		}
+		/* never late: nothing full older than the window */
+		T_ASSERT(f.oldest_full + s.window > now);
+	}
+	T_EQ_INT(rewrites, 24);
+}
+
+static void
+t_actions_str(void)
+{
+	T_EQ_STR(policy_actions_str(ACT_MASK | ACT_COMPRESS), "mask+compress");
+	T_EQ_STR(policy_actions_str(0), "none");
+	T_EQ_STR(policy_actions_str(ACT_DELETE), "delete");
+}
+
+static const struct t_case cases[] = {
+	{ "nothing_due", t_nothing_due },
+	{ "mask_due", t_mask_due },
+	{ "mask_exactly_at_window", t_mask_exactly_at_window },
+	{ "mask_and_compress_one_pass", t_mask_and_compress_one_pass },
+	{ "compress_only", t_compress_only },
+	{ "delete_wins", t_delete_wins },
+	{ "live_never_rewritten", t_live_never_rewritten },
+	{ "masked_file_rests", t_masked_file_rests },
+	{ "rewrite_cadence", t_rewrite_cadence },
+	{ "actions_str", t_actions_str },
+	{ NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+	return t_main(cases, argc, argv);
+}
