@@ -338,4 +338,54 @@ int		 rewrite_stream(int infd, int outfd, struct format *,
 		    const struct addr_prefix *, int line_flush,
 		    const char **errstr);
 
+/* catalog.c */
+/* A directory holding managed files, opened once (fsio_opendir). */
+struct mdir {
+	char		*path;
+	int		 fd;		/* -1 when refused */
+	char	       **patterns;	/* base name globs looked up here */
+	size_t		 npatterns;
+};
+
+/* One managed file (or a refused entry that looked like one). */
+struct mfile {
+	struct logset	*set;
+	struct mdir	*dir;
+	char		*name;		/* within dir */
+	char		*path;		/* dir/name, for messages */
+	int		 live;		/* matched as the file a server writes */
+	struct stat	 st;		/* lstat at discovery */
+	const char	*refused;	/* why it is skipped, or NULL */
+};
+
+struct catalog {
+	struct mdir    **dirs;
+	size_t		 ndirs;
+	struct mfile	*files;		/* sorted by path */
+	size_t		 nfiles;
+	size_t		 nerrors;	/* refused directories, overlaps */
+};
+
+/*
+ * When name looks rotated (BASE.N, BASE.N.gz, BASE-YYYYMMDD[HH][.gz],
+ * BASE-YYYYMMDDTHHMMZ[.gz], BASE.gz), return the length of BASE; else 0.
+ */
+size_t		 catalog_rotated_base(const char *name);
+/*
+ * Find every file of every set: the live files the globs match and their
+ * rotated siblings.  Refused entries are kept with ->refused set and
+ * logged; errors (a refused or missing directory, a file claimed by two
+ * sets) are logged and counted.  Returns 0, or -1 when nerrors > 0.
+ */
+int		 catalog_discover(struct catalog *, struct config *);
+/* Remove stale temp files of managed names left by a crash. */
+void		 catalog_clean_tmp(struct catalog *);
+/*
+ * After a crash between compressing X into X.gz and removing X, both
+ * exist: remove X when X.gz is our complete gzip (header comment "lethe")
+ * with as many lines.  Returns the number of files removed.
+ */
+int		 catalog_recover_pairs(struct catalog *);
+void		 catalog_release(struct catalog *);
+
 #endif /* LETHE_H */
