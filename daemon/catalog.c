@@ -109,9 +109,9 @@ catalog_find(struct catalog *cat, const struct mdir *d, const char *name)
 	size_t i;
 
 	for (i = 0; i < cat->nfiles; i++)
-		if (cat->files[i].dir == d &&
-		    strcmp(cat->files[i].name, name) == 0)
-			return &cat->files[i];
+		if (cat->files[i]->dir == d &&
+		    strcmp(cat->files[i]->name, name) == 0)
+			return cat->files[i];
 	return NULL;
 }
 
@@ -138,8 +138,7 @@ catalog_add(struct catalog *cat, struct logset *set, struct mdir *d,
 	}
 	cat->files = xreallocarray(cat->files, cat->nfiles + 1,
 	    sizeof(*cat->files));
-	f = &cat->files[cat->nfiles++];
-	memset(f, 0, sizeof(*f));
+	f = cat->files[cat->nfiles++] = xcalloc(1, sizeof(*f));
 	f->set = set;
 	f->dir = d;
 	f->name = xstrdup(name);
@@ -217,12 +216,22 @@ catalog_glob(struct catalog *cat, struct logset *set, const char *g)
 	free(dirpat);
 }
 
+void
+mfile_free(struct mfile *f)
+{
+	if (f == NULL)
+		return;
+	free(f->name);
+	free(f->path);
+	free(f);
+}
+
 static int
 mfile_cmp(const void *a, const void *b)
 {
-	const struct mfile *fa = a, *fb = b;
+	const struct mfile *const *fa = a, *const *fb = b;
 
-	return strcmp(fa->path, fb->path);
+	return strcmp((*fa)->path, (*fb)->path);
 }
 
 int
@@ -247,10 +256,8 @@ catalog_release(struct catalog *cat)
 {
 	size_t i, j;
 
-	for (i = 0; i < cat->nfiles; i++) {
-		free(cat->files[i].name);
-		free(cat->files[i].path);
-	}
+	for (i = 0; i < cat->nfiles; i++)
+		mfile_free(cat->files[i]);
 	free(cat->files);
 	for (i = 0; i < cat->ndirs; i++) {
 		if (cat->dirs[i]->fd != -1)
@@ -355,7 +362,7 @@ catalog_recover_pairs(struct catalog *cat)
 	int removed = 0;
 
 	for (i = 0; i < cat->nfiles; i++) {
-		plain = &cat->files[i];
+		plain = cat->files[i];
 		if (plain->refused != NULL || plain->live ||
 		    (size_t)snprintf(name, sizeof(name), "%s.gz", plain->name) >=
 		    sizeof(name))

@@ -361,7 +361,7 @@ struct mfile {
 struct catalog {
 	struct mdir    **dirs;
 	size_t		 ndirs;
-	struct mfile	*files;		/* sorted by path */
+	struct mfile   **files;		/* sorted by path */
 	size_t		 nfiles;
 	size_t		 nerrors;	/* refused directories, overlaps */
 };
@@ -387,5 +387,45 @@ void		 catalog_clean_tmp(struct catalog *);
  */
 int		 catalog_recover_pairs(struct catalog *);
 void		 catalog_release(struct catalog *);
+void		 mfile_free(struct mfile *);
+
+/* notify.c: sd_notify (NOTIFY_SOCKET; no-ops without it) */
+int		 notify_ready(void);
+int		 notify_reloading(void);
+int		 notify_stopping(void);
+int		 notify_watchdog(void);
+int		 notify_status(const char *, ...) PRINTFLIKE(1, 2);
+uint64_t	 notify_watchdog_usec(void);
+
+/* state.c: the saved catalog */
+enum srecord_flags {
+	SR_LIVE		= 1 << 0,
+	SR_GZIP		= 1 << 1,
+	SR_SEALED	= 1 << 2,
+};
+
+struct srecord {
+	char		*set;		/* set name */
+	char		*path;
+	uint64_t	 dev;
+	uint64_t	 ino;
+	uint64_t	 size;
+	int64_t		 mtime_ns;
+	uint32_t	 head_hash;	/* crc32 of the first head_len bytes */
+	uint32_t	 head_len;
+	uint64_t	 offset;	/* scanned through, a line boundary */
+	int		 flags;		/* enum srecord_flags */
+	int64_t		 first_time;
+	int64_t		 last_time;
+	int64_t		 oldest_full;
+};
+
+void		 state_encode(const struct srecord *, size_t, char **, size_t *);
+int		 state_decode(const char *, size_t, struct srecord **, size_t *,
+		    const char **errstr);
+void		 state_records_free(struct srecord *, size_t);
+int		 state_save(int dfd, const struct srecord *, size_t);
+int		 state_load(int dfd, struct srecord **, size_t *,
+		    const char **errstr);
 
 #endif /* LETHE_H */

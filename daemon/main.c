@@ -355,8 +355,8 @@ cmd_once(const struct opts *o)
 		catalog_recover_pairs(&cat);
 	}
 	for (i = 0; i < cat.nfiles; i++)
-		if (cat.files[i].refused == NULL &&
-		    once_file(&cat.files[i], o->now, o->dry_run) == -1)
+		if (cat.files[i]->refused == NULL &&
+		    once_file(cat.files[i], o->now, o->dry_run) == -1)
 			failed++;
 	catalog_release(&cat);
 	config_free(conf);
@@ -401,7 +401,7 @@ cmd_audit(const struct opts *o)
 	if (catalog_discover(&cat, conf) == -1)
 		bad++;
 	for (i = 0; i < cat.nfiles; i++) {
-		if (audit_file(&cat.files[i], o->now) == -1)
+		if (audit_file(cat.files[i], o->now) == -1)
 			bad++;
 		else
 			clean++;

@@ -1,0 +1,137 @@
+/* The saved catalog: round trip, and every kind of damage rejected. */
+#include <fcntl.h>
+#include <stdint.h>
+
+#include "lethe.h"
+#include "t.h"
+
+static struct srecord
+rec(const char *set, const char *path, uint64_t ino)
+{
+	struct srecord r;
+
+	memset(&r, 0, sizeof(r));
+	r.set = (char *)(uintptr_t)set;
+	r.path = (char *)(uintptr_t)path;
+	r.dev = 2049;
+	r.ino = ino;
+	r.size = 123456;
+	r.mtime_ns = 1796000000123456789LL;
+	r.head_hash = 0xdeadbeef;
+	r.head_len = 4096;
+	r.offset = 100000;
+	r.flags = SR_GZIP | SR_SEALED;
+	r.first_time = 1795000000;
+	r.last_time = 1796000000;
+	r.oldest_full = TIME_NONE;
+	return r;
+}
+
+static void
+t_round_trip(void)
+{
+	struct srecord in[3], *out;
+	char *buf;
+	size_t len, n;
+	const char *err = NULL;
+
+	in[0] = rec("nginx", "/var/log/nginx/access.log", 1);
+	in[1] = rec("web", "/d/we ird\nname\033[31m", 2);
+	in[2] = rec("web", "/d/x.log-20261128.gz", 3);
+	in[2].first_time = -5;
+	state_encode(in, 3, &buf, &len);
+	T_EQ_INT(state_decode(buf, len, &out, &n, &err), 0);
+	T_EQ_INT(n, 3);
+	if (n == 3) {
+		T_EQ_STR(out[1].path, "/d/we ird\nname\033[31m");
+		T_EQ_STR(out[0].set, "nginx");
+		T_EQ_INT(out[0].mtime_ns, 1796000000123456789LL);
+		T_EQ_INT(out[0].head_hash, 0xdeadbeef);
+		T_EQ_INT(out[0].oldest_full, TIME_NONE);
+		T_EQ_INT(out[2].first_time, -5);
+		T_EQ_INT(out[2].flags, SR_GZIP | SR_SEALED);
+	}
+	state_records_free(out, n);
+	free(buf);
+}
+
+static void
+t_empty(void)
+{
+	struct srecord *out;
+	char *buf;
+	size_t len, n;
+	const char *err;
+
+	state_encode(NULL, 0, &buf, &len);
+	T_EQ_INT(state_decode(buf, len, &out, &n, &err), 0);
+	T_EQ_INT(n, 0);
+	free(buf);
+}
+
+/* Flip each byte, cut at each length: every variant must be rejected. */
+static void
+t_damage_rejected(void)
+{
+	struct srecord in[2], *out;
+	char *buf;
+	size_t len, n, i;
+	const char *err;
+	int accepted = 0;
+
+	in[0] = rec("nginx", "/a/access.log", 1);
+	in[1] = rec("nginx", "/a/access.log.1", 2);
+	state_encode(in, 2, &buf, &len);
+	for (i = 0; i < len; i++) {
+		buf[i] ^= 0x01;
+		if (state_decode(buf, len, &out, &n, &err) == 0) {
+			accepted++;
+			state_records_free(out, n);
+		}
+		buf[i] ^= 0x01;
+	}
+	for (i = 0; i < len; i++)
+		if (state_decode(buf, i, &out, &n, &err) == 0) {
+			accepted++;
+			state_records_free(out, n);
+		}
+	T_EQ_INT(accepted, 0);
+	free(buf);
+}
+
+static void
+t_save_load(void)
+{
+	char dir[] = "/tmp/lethe-state-XXXXXX";
+	struct srecord in[1], *out;
+	size_t n;
+	const char *err = NULL;
+	int dfd;
+
+	T_ASSERT(mkdtemp(dir) != NULL);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	T_ASSERT(dfd != -1);
+	T_EQ_INT(state_load(dfd, &out, &n, &err), 1);
+	in[0] = rec("s", "/p", 7);
+	T_EQ_INT(state_save(dfd, in, 1), 0);
+	T_EQ_INT(state_load(dfd, &out, &n, &err), 0);
+	T_EQ_INT(n, 1);
+	state_records_free(out, n);
+	T_EQ_INT(unlinkat(dfd, "catalog", 0), 0);
+	close(dfd);
+	T_EQ_INT(rmdir(dir), 0);
+}
+
+static const struct t_case cases[] = {
+	{ "round_trip", t_round_trip },
+	{ "empty", t_empty },
+	{ "damage_rejected", t_damage_rejected },
+	{ "save_load", t_save_load },
+	{ NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+	return t_main(cases, argc, argv);
+}
