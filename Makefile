@@ -36,7 +36,7 @@ ifneq ($(SANITIZE),)
 ALL_CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 ALL_LDFLAGS	+= -fsanitize=$(SANITIZE)
 endif
-LIBS		:= $(PKG_LIBS) -lm
+LIBS		:= $(PKG_LIBS) -lm -pthread
 
 SRCS		:= $(wildcard daemon/*.c)
 LIBSRCS		:= $(filter-out daemon/main.c,$(SRCS))

@@ -139,6 +139,7 @@ catalog_add(struct catalog *cat, struct logset *set, struct mdir *d,
 	cat->files = xreallocarray(cat->files, cat->nfiles + 1,
 	    sizeof(*cat->files));
 	f = cat->files[cat->nfiles++] = xcalloc(1, sizeof(*f));
+	f->fd = -1;
 	f->set = set;
 	f->dir = d;
 	f->name = xstrdup(name);
@@ -221,6 +222,8 @@ mfile_free(struct mfile *f)
 {
 	if (f == NULL)
 		return;
+	if (f->fd != -1)
+		close(f->fd);
 	free(f->name);
 	free(f->path);
 	free(f);

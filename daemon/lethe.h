@@ -283,6 +283,10 @@ int		 fsio_fsync(int fd);
 int		 fsio_close(int fd);
 int		 fsio_unlinkat(int dfd, const char *name);
 int		 fsio_renameat(int dfd, const char *from, const char *to);
+int		 fsio_read_file(const char *path, size_t max, char **buf,
+		    size_t *len);
+/* renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace. */
+int		 fsio_rename_noreplace(int dfd, const char *from, const char *to);
 
 /* rewrite.c */
 /* Options of one pass over a file. */
@@ -296,6 +300,8 @@ struct rewrite_opts {
 	int64_t		 audit_before;	/* count full addresses on lines
 					   older than this (audit) */
 	int		 compress;	/* write gzip (else as the input) */
+	const volatile int *cancel;	/* when it becomes non-zero, stop,
+					   remove the temp file, fail */
 };
 
 struct rewrite_stats {
@@ -338,7 +344,35 @@ int		 rewrite_stream(int infd, int outfd, struct format *,
 		    const struct addr_prefix *, int line_flush,
 		    const char **errstr);
 
+/* tail.c */
+#define TAIL_HEAD	1024	/* bytes hashed to know a file again */
+
+/* How far a followed file was read, and what its lines hold. */
+struct tailpos {
+	uint64_t	 offset;	/* scanned through, a line boundary */
+	uint64_t	 scan_pos;	/* may be inside a long line */
+	uint64_t	 size;		/* at the last read */
+	uint32_t	 head_hash;	/* crc32 of the first head_len bytes */
+	uint32_t	 head_len;
+	int		 long_line;	/* skipping the rest of a long line */
+	int		 pending_full;	/* full address before any time */
+	int64_t		 prev_time;	/* time of the last line read */
+	struct file_facts ff;
+};
+
+void		 tail_facts_reset(struct tailpos *, int live);
+int		 tail_same_head(int fd, const struct tailpos *);
+int		 tail_read(int fd, struct tailpos *, const struct logset *,
+		    size_t budget, int *truncated);
+
+
 /* catalog.c */
+enum mfile_state {
+	MF_LIVE,		/* a server writes to it */
+	MF_SETTLING,		/* rotated; a writer may still append */
+	MF_SEALED,		/* the writer left: policy applies */
+};
+
 /* A directory holding managed files, opened once (fsio_opendir). */
 struct mdir {
 	char		*path;
@@ -356,6 +390,19 @@ struct mfile {
 	int		 live;		/* matched as the file a server writes */
 	struct stat	 st;		/* lstat at discovery */
 	const char	*refused;	/* why it is skipped, or NULL */
+
+	/* kept by the daemon (daemon.c), carried across rescans */
+	int		 state;		/* enum mfile_state */
+	int		 fd;		/* followed (live, settling), or -1 */
+	struct tailpos	 tp;		/* where we read; tp.ff: the facts */
+	int		 have_facts;	/* tp.ff describes the whole file */
+	int		 hook_wait;	/* settling until our reopen hook ran */
+	int		 more;		/* followed, with more to read */
+	int64_t		 growth_at;	/* when it last grew (daemon clock) */
+	int64_t		 retry_at;	/* after a failure, not before */
+	int64_t		 backoff;
+	int64_t		 next_due;	/* policy's next action */
+	uint64_t	 job;		/* the job working on it, or 0 */
 };
 
 struct catalog {
@@ -402,6 +449,7 @@ enum srecord_flags {
 	SR_LIVE		= 1 << 0,
 	SR_GZIP		= 1 << 1,
 	SR_SEALED	= 1 << 2,
+	SR_FACTS	= 1 << 3,	/* the times describe the file */
 };
 
 struct srecord {
@@ -427,5 +475,55 @@ void		 state_records_free(struct srecord *, size_t);
 int		 state_save(int dfd, const struct srecord *, size_t);
 int		 state_load(int dfd, struct srecord **, size_t *,
 		    const char **errstr);
+
+/* rotate.c */
+int64_t		 rotate_next(const struct logset *, int64_t after);
+int64_t		 rotate_prev(const struct logset *, int64_t now);
+int		 rotate_segment_name(int dfd, const char *live, int64_t t,
+		    char *out, size_t outsz);
+int		 rotate_file(int dfd, const char *live, const char *segment,
+		    const char **why);
+int		 rotate_hook_signal(const struct logset *, const char **why);
+pid_t		 rotate_hook_command(const struct logset *, const char **why);
+int		 rotate_has_writer(dev_t, ino_t);
+
+/* daemon.c */
+struct config	*daemon_load_config(const char *path);
+int		 daemon_run(const char *conf_path, int have_now, int64_t now);
+
+/* worker.c: one thread for whole-file jobs */
+enum job_kind {
+	JOB_SCAN,		/* read a file for its facts */
+	JOB_REWRITE,		/* mask and/or compress it */
+};
+
+struct job {
+	uint64_t	 id;
+	enum job_kind	 kind;
+	int		 actions;	/* JOB_REWRITE: enum policy_action */
+	int		 dfd;		/* a dup of the directory's */
+	char		*name;
+	char		*newname;	/* compressing: name.gz */
+	char		*path;		/* for messages */
+	struct stat	 expect;	/* the file must still be this one */
+	enum format_kind fkind;		/* compiled in the worker */
+	char		*regex;
+	char	       **fields;
+	size_t		 nfields;
+	struct rewrite_opts opts;	/* format and cancel set by the worker */
+	/* results */
+	int		 rc;
+	char		*err;
+	struct rewrite_stats stats;
+	struct stat	 after;		/* the file after the job */
+};
+
+struct event_base;
+void		 worker_start(struct event_base *,
+		    void (*)(struct job *, void *), void *);
+int		 worker_busy(void);
+int		 worker_submit(struct job *);
+void		 worker_stop(void);
+void		 job_free(struct job *);
 
 #endif /* LETHE_H */

@@ -23,6 +23,9 @@ log_init(int verbose)
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
+static void log_vout(int, const char *, va_list, const char *)
+    __attribute__((__format__(__printf__, 2, 0)));
+
 static void
 log_vout(int pri, const char *fmt, va_list ap, const char *err)
 {

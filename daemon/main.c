@@ -16,13 +16,12 @@
 
 #include "lethe.h"
 
-#define CONF_MAX	(1024 * 1024)
-
 struct opts {
 	const char	*conf;
 	const char	*cmd;
 	int		 verbose;
 	int64_t		 now;
+	int		 have_now;
 	int		 dry_run;
 	int		 v4_prefix;
 	int		 v6_prefix;
@@ -118,7 +117,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'v': o->verbose++; break;
 		case 'h': usage(0);
 		case 'V': printf("lethe %s\n", LETHE_VERSION); exit(0);
-		case OPT_NOW: o->now = parse_now(optarg); break;
+		case OPT_NOW:
+			o->now = parse_now(optarg);
+			o->have_now = 1;
+			break;
 		case OPT_DRY_RUN: o->dry_run = 1; break;
 		case OPT_V4: o->v4_prefix = parse_prefix(optarg, 32); break;
 		case OPT_V6: o->v6_prefix = parse_prefix(optarg, 128); break;
@@ -135,41 +137,6 @@ parse_args(int argc, char **argv, struct opts *o)
 		fatalx("--dry-run applies to once only");
 }
 
-/* Read and parse the config; print every message; NULL on error. */
-static struct config *
-load_config(const char *path)
-{
-	struct config_msgs msgs;
-	struct config *conf;
-	char *text;
-	ssize_t n;
-	size_t len = 0;
-	size_t i;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("open \"%s\"", log_esc(path));
-		return NULL;
-	}
-	text = xmalloc(CONF_MAX);
-	while ((n = read(fd, text + len, CONF_MAX - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	if (n == -1 || len == CONF_MAX) {
-		log_warnx("read \"%s\": %s", log_esc(path),
-		    n == -1 ? strerror(errno) : "larger than 1 MiB");
-		free(text);
-		return NULL;
-	}
-	memset(&msgs, 0, sizeof(msgs));
-	conf = config_parse(path, text, len, &msgs);
-	for (i = 0; i < msgs.n; i++)
-		fprintf(stderr, "%s\n", msgs.v[i]);
-	config_msgs_release(&msgs);
-	free(text);
-	return conf;
-}
-
 static int
 cmd_check(const struct opts *o)
 {
@@ -177,7 +144,7 @@ cmd_check(const struct opts *o)
 	struct catalog cat;
 	int rc;
 
-	if ((conf = load_config(o->conf)) == NULL)
+	if ((conf = daemon_load_config(o->conf)) == NULL)
 		return 1;
 	rc = catalog_discover(&cat, conf);
 	catalog_release(&cat);
@@ -268,7 +235,7 @@ once_delete(const struct mfile *f, int dry_run)
 
 static int
 once_rewrite(const struct mfile *f, const struct stat *st,
-    const struct file_facts *ff, const struct policy_plan *pl, int dry_run)
+    const struct policy_plan *pl, int dry_run)
 {
 	struct rewrite_opts ro;
 	struct rewrite_stats rs;
@@ -303,7 +270,8 @@ once_rewrite(const struct mfile *f, const struct stat *st,
 	ro.prefix = f->set->prefix;
 	ro.mask_before = (pl->actions & ACT_MASK) ? pl->mask_before :
 	    TIME_NONE;
-	ro.start_time = ff->first_time;
+	/* As in the scan: lines before the first time count as oldest. */
+	ro.start_time = TIME_NONE;
 	ro.audit_before = TIME_NONE;
 	ro.compress = compress;
 	if (rewrite_file(f->dir->fd, f->name, newname, st, &ro, &rs,
@@ -335,7 +303,7 @@ once_file(const struct mfile *f, int64_t now, int dry_run)
 	if (pl.actions & ACT_DELETE)
 		return once_delete(f, dry_run);
 	if (pl.actions & (ACT_MASK | ACT_COMPRESS))
-		return once_rewrite(f, &st, &ff, &pl, dry_run);
+		return once_rewrite(f, &st, &pl, dry_run);
 	return 0;
 }
 
@@ -346,7 +314,7 @@ cmd_once(const struct opts *o)
 	struct catalog cat;
 	size_t i, failed = 0;
 
-	if ((conf = load_config(o->conf)) == NULL)
+	if ((conf = daemon_load_config(o->conf)) == NULL)
 		return 1;
 	if (catalog_discover(&cat, conf) == -1)
 		failed++;
@@ -396,7 +364,7 @@ cmd_audit(const struct opts *o)
 	struct catalog cat;
 	size_t i, bad = 0, clean = 0;
 
-	if ((conf = load_config(o->conf)) == NULL)
+	if ((conf = daemon_load_config(o->conf)) == NULL)
 		return 1;
 	if (catalog_discover(&cat, conf) == -1)
 		bad++;
@@ -451,10 +419,7 @@ cmd_mask(const struct opts *o)
 static int
 cmd_run(const struct opts *o)
 {
-	(void)o;
-	log_warnx("run: the daemon is not part of this version; use "
-	    "\"lethe once\" from cron or a rotation hook");
-	return 1;
+	return daemon_run(o->conf, o->have_now, o->now);
 }
 
 int

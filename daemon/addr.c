@@ -1,0 +1,384 @@
+/*
+ * addr.c: parse one address span and write its masked form.  Pure: no
+ * time, no filesystem, no allocation; it runs once per address per line.
+ *
+ * Accepted, and nothing else (the whole span must match):
+ *
+ * IPv4       a.b.c.d, four decimal octets 0..255.  An octet with a
+ *            leading zero ("010") is rejected: inet_aton() reads it as
+ *            octal, inet_pton() refuses it, so its meaning is ambiguous.
+ *            The same holds for IPv4 embedded in IPv6.
+ * IPv4:port  port: 1 to 5 decimal digits, value 0..65535; leading zeros
+ *            are allowed and copied as written.
+ * IPv6       1 to 4 hex digits per group, either case, at most one "::"
+ *            standing for one or more zero groups, an optional dotted
+ *            quad as the last 32 bits, an optional zone "%id" (1 to
+ *            ADDR_ZONE_MAX of [A-Za-z0-9_.-]).  Without brackets there
+ *            is no port: every colon belongs to the address.
+ * [IPv6]     the same in brackets, optionally followed by ":port".
+ *
+ * Output: IPv4 dotted quad; IPv4-mapped IPv6 (::ffff:0:0/96) masked with
+ * the IPv4 prefix and written "::ffff:a.b.c.d"; every other IPv6 in RFC
+ * 5952 form (lower case, no leading zeros, the longest run of two or more
+ * zero groups, the first one on a tie, as "::").  Brackets, zone and port
+ * are copied as written.  Output is not NUL terminated; out[*outlen..] is
+ * never written.  Prefixes out of range are clamped (v4 to 0..32, v6 to
+ * 0..128).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "lethe.h"
+
+/* ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff */
+#define ADDR_V6_TEXT_MAX	39
+#define ADDR_PORT_DIGITS	5
+
+_Static_assert(1 + ADDR_V6_TEXT_MAX + 1 + ADDR_ZONE_MAX + 2 +
+    ADDR_PORT_DIGITS <= ADDR_OUT_MAX, "ADDR_OUT_MAX too small");
+
+struct addr {
+	int		 v6;		/* 0: in v4, 1: in g */
+	int		 bracket;	/* was in [] */
+	uint32_t	 v4;
+	uint16_t	 g[8];
+	const char	*zone;		/* after '%'; NULL: none */
+	size_t		 zonelen;
+	const char	*port;		/* after ':'; NULL: none */
+	size_t		 portlen;
+};
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Parse a dotted quad at the start of p[0..end).  Returns a pointer just
+ * past its last octet (the caller judges what follows), or NULL.
+ */
+static const char *
+parse_v4(const char *p, const char *end, uint32_t *out)
+{
+	uint32_t v = 0, o;
+	int i, nd;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0) {
+			if (p == end || *p != '.')
+				return NULL;
+			p++;
+		}
+		for (o = 0, nd = 0; p < end && *p >= '0' && *p <= '9';
+		    p++, nd++) {
+			if (nd == 3)
+				return NULL;
+			o = o * 10 + (uint32_t)(*p - '0');
+		}
+		if (nd == 0 || o > 255 || (nd > 1 && p[-nd] == '0'))
+			return NULL;
+		v = v << 8 | o;
+	}
+	*out = v;
+	return p;
+}
+
+/* p[0..end) is 1 to 5 digits with a value of at most 65535. */
+static int
+parse_port(const char *p, const char *end)
+{
+	uint32_t v = 0;
+
+	if (p == end || end - p > ADDR_PORT_DIGITS)
+		return -1;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(*p - '0');
+	}
+	return v <= 65535 ? 0 : -1;
+}
+
+/* p[0..end) is a zone id: 1 to ADDR_ZONE_MAX of [A-Za-z0-9_.-]. */
+static int
+parse_zone(const char *p, const char *end)
+{
+	if (p == end || end - p > ADDR_ZONE_MAX)
+		return -1;
+	for (; p < end; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+		    *p == '-')
+			continue;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One group at p, or the embedded dotted quad that must end the address.
+ * Appends to t[*n] and returns a pointer past what it read, or NULL.
+ */
+static const char *
+parse_v6_group(const char *p, const char *end, uint16_t *t, int *n)
+{
+	const char *q;
+	uint32_t val = 0, v4;
+	int h;
+
+	for (q = p; q < end && q - p <= 4 && (h = hexval(*q)) >= 0; q++)
+		val = val << 4 | (uint32_t)h;
+	if (q < end && *q == '.') {
+		if (*n > 6 || parse_v4(p, end, &v4) != end)
+			return NULL;
+		t[(*n)++] = (uint16_t)(v4 >> 16);
+		t[(*n)++] = (uint16_t)(v4 & 0xffff);
+		return end;
+	}
+	if (q == p || q - p > 4 || *n == 8)
+		return NULL;
+	t[(*n)++] = (uint16_t)val;
+	return q;
+}
+
+/* p[0..end) is exactly one IPv6 address (no zone, no brackets). */
+static int
+parse_v6(const char *p, const char *end, uint16_t *g)
+{
+	uint16_t t[8];
+	int n = 0, dbl = -1, i;
+
+	if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
+		dbl = 0;
+		p += 2;
+	}
+	while (p < end) {
+		if ((p = parse_v6_group(p, end, t, &n)) == NULL)
+			return -1;
+		if (p == end)
+			break;
+		if (*p++ != ':')
+			return -1;
+		if (p < end && *p == ':') {
+			if (dbl != -1)
+				return -1;
+			dbl = n;
+			p++;
+		} else if (p == end)
+			return -1;
+	}
+	if (dbl == -1 ? n != 8 : n > 7)
+		return -1;
+	memset(g, 0, 8 * sizeof(*g));
+	if (dbl == -1)
+		dbl = n;
+	for (i = 0; i < dbl; i++)
+		g[i] = t[i];
+	for (i = dbl; i < n; i++)
+		g[8 - n + i] = t[i];
+	return 0;
+}
+
+/* IPv6 with an optional "%zone" in s[0..end). */
+static int
+parse_v6_zone(const char *s, const char *end, struct addr *a)
+{
+	const char *pct;
+
+	a->v6 = 1;
+	if ((pct = memchr(s, '%', (size_t)(end - s))) != NULL) {
+		if (parse_zone(pct + 1, end) == -1)
+			return -1;
+		a->zone = pct + 1;
+		a->zonelen = (size_t)(end - pct - 1);
+		end = pct;
+	}
+	return parse_v6(s, end, a->g);
+}
+
+static int
+parse_addr(const char *s, const char *end, struct addr *a)
+{
+	const char *p;
+
+	memset(a, 0, sizeof(*a));
+	if (*s == '[') {
+		a->bracket = 1;
+		if ((p = memchr(s, ']', (size_t)(end - s))) == NULL ||
+		    parse_v6_zone(s + 1, p, a) == -1)
+			return -1;
+		p++;
+	} else if ((p = parse_v4(s, end, &a->v4)) == NULL)
+		return parse_v6_zone(s, end, a);
+	if (p == end)
+		return 0;
+	if (*p != ':' || parse_port(p + 1, end) == -1)
+		return -1;
+	a->port = p + 1;
+	a->portlen = (size_t)(end - p - 1);
+	return 0;
+}
+
+static uint32_t
+mask_v4(uint32_t v, int bits, int *full)
+{
+	uint32_t m;
+
+	if (bits < 0)
+		bits = 0;
+	m = bits >= 32 ? 0xffffffffU : ~(0xffffffffU >> bits);
+	*full = (v & ~m) != 0;
+	return v & m;
+}
+
+static void
+mask_v6(uint16_t *g, int bits, int *full)
+{
+	int i, keep;
+	uint16_t m;
+
+	*full = 0;
+	for (i = 0; i < 8; i++) {
+		keep = bits - 16 * i;
+		if (keep >= 16)
+			continue;
+		m = keep <= 0 ? 0 : (uint16_t)(0xffffU << (16 - keep));
+		if (g[i] & ~m)
+			*full = 1;
+		g[i] &= m;
+	}
+}
+
+static size_t
+write_v4(char *o, uint32_t v)
+{
+	size_t n = 0;
+	unsigned int oc;
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		oc = (v >> (8 * i)) & 0xff;
+		if (oc >= 100)
+			o[n++] = (char)('0' + oc / 100);
+		if (oc >= 10)
+			o[n++] = (char)('0' + oc / 10 % 10);
+		o[n++] = (char)('0' + oc % 10);
+		if (i > 0)
+			o[n++] = '.';
+	}
+	return n;
+}
+
+static size_t
+write_hex(char *o, unsigned int v)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t n = 0;
+	int sh;
+
+	for (sh = 12; sh > 0 && (v >> sh) == 0; sh -= 4)
+		;
+	for (; sh >= 0; sh -= 4)
+		o[n++] = digits[(v >> sh) & 0xf];
+	return n;
+}
+
+/* RFC 5952 text of g. */
+static size_t
+write_v6(char *o, const uint16_t *g)
+{
+	size_t n = 0;
+	int i, j, best = -1, bestlen = 1;
+
+	for (i = 0; i < 8; i = j + 1) {
+		for (j = i; j < 8 && g[j] == 0; j++)
+			;
+		if (j - i > bestlen) {
+			best = i;
+			bestlen = j - i;
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			o[n++] = ':';
+			o[n++] = ':';
+			i += bestlen - 1;
+			continue;
+		}
+		if (i > 0 && i != best + bestlen)
+			o[n++] = ':';
+		n += write_hex(o + n, g[i]);
+	}
+	return n;
+}
+
+static int
+is_mapped(const uint16_t *g)
+{
+	return g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 &&
+	    g[4] == 0 && g[5] == 0xffff;
+}
+
+/* The masked address, with its zone and brackets, but no port. */
+static size_t
+write_masked(char *o, struct addr *a, const struct addr_prefix *pfx,
+    int *full)
+{
+	size_t n = 0;
+	uint32_t v4;
+
+	if (!a->v6)
+		return write_v4(o, mask_v4(a->v4, pfx->v4, full));
+	if (a->bracket)
+		o[n++] = '[';
+	if (is_mapped(a->g)) {
+		v4 = mask_v4((uint32_t)a->g[6] << 16 | a->g[7], pfx->v4, full);
+		memcpy(o + n, "::ffff:", 7);
+		n += 7;
+		n += write_v4(o + n, v4);
+	} else {
+		mask_v6(a->g, pfx->v6, full);
+		n += write_v6(o + n, a->g);
+	}
+	if (a->zone != NULL) {
+		o[n++] = '%';
+		memcpy(o + n, a->zone, a->zonelen);
+		n += a->zonelen;
+	}
+	if (a->bracket)
+		o[n++] = ']';
+	return n;
+}
+
+int
+addr_mask(const char *s, size_t len, const struct addr_prefix *pfx,
+    char *out, size_t outsz, size_t *outlen, int *full)
+{
+	struct addr a;
+	char buf[ADDR_OUT_MAX];
+	size_t n;
+	int f = 0;
+
+	if (len == 0 || outsz < ADDR_OUT_MAX ||
+	    parse_addr(s, s + len, &a) == -1)
+		return -1;
+	n = write_masked(buf, &a, pfx, &f);
+	if (a.port != NULL) {
+		buf[n++] = ':';
+		memcpy(buf + n, a.port, a.portlen);
+		n += a.portlen;
+	}
+	memcpy(out, buf, n);
+	if (outlen != NULL)
+		*outlen = n;
+	if (full != NULL)
+		*full = f;
+	return 0;
+}
