@@ -443,6 +443,13 @@ job_done(struct job *j, void *arg)
 	for (i = 0; i < d->cat.nfiles && f == NULL; i++)
 		if (d->cat.files[i]->job == j->id)
 			f = d->cat.files[i];
+	/* A rescan during the job may have found its output already. */
+	for (i = 0; i < d->cat.nfiles && f == NULL && j->rc == 0; i++)
+		if (d->cat.files[i]->refused == NULL &&
+		    d->cat.files[i]->job == 0 &&
+		    d->cat.files[i]->st.st_ino == j->after.st_ino &&
+		    d->cat.files[i]->st.st_dev == j->after.st_dev)
+			f = d->cat.files[i];
 	if (f == NULL || d->stopping) {
 		if (j->rc == 0 && j->kind == JOB_REWRITE)
 			log_info("rewrote \"%s\"", log_esc(j->path));
@@ -473,6 +480,8 @@ job_done(struct job *j, void *arg)
 	f->tp.pending_full = 0;
 	facts_fix_untimed(f);
 	f->have_facts = 1;
+	if (j->kind == JOB_REWRITE)
+		f->state = MF_SEALED;	/* ours, and nobody else's to write */
 	if (j->kind == JOB_REWRITE)
 		log_info("%s \"%s\"%s%s: %llu addresses masked",
 		    policy_actions_str(j->actions), log_esc(j->path),
