@@ -1189,28 +1189,60 @@ open_state(struct daemon *d)
 	}
 }
 
+/* Create the live file a segment came from, if it is missing. */
+static void
+recreate_live(const struct mfile *seg)
+{
+	char live[NAME_MAX + 1];
+	struct stat st;
+	size_t blen = catalog_rotated_base(seg->name);
+	int fd;
+
+	if (blen == 0 || blen >= sizeof(live))
+		return;
+	memcpy(live, seg->name, blen);
+	live[blen] = '\0';
+	if (fstatat(seg->dir->fd, live, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT)
+		return;
+	fd = openat(seg->dir->fd, live, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return;
+	if (fchown(fd, seg->st.st_uid, seg->st.st_gid) == -1 ||
+	    fchmod(fd, seg->st.st_mode & 07777) == -1)
+		log_warn("owner or mode of new \"%s/%s\"",
+		    log_esc(seg->dir->path), log_esc(live));
+	fsio_close(fd);
+	log_info("created \"%s/%s\" again", log_esc(seg->dir->path),
+	    log_esc(live));
+}
+
 /*
- * A crash between our rename and the reopen hook leaves the server writing
- * to a segment: make sure each set's live files exist and run the hook
- * for every set that has unsealed segments of ours.
+ * A crash between our rename and the reopen hook leaves the server
+ * writing to a segment: for every set with unsealed segments, make sure
+ * the live files exist and run the reopen hook once more (a reopen is
+ * harmless when it was done already).
  */
 static void
-recover_rotations(struct daemon *d, int64_t now)
+recover_rotations(struct daemon *d)
 {
-	size_t i;
+	size_t i, si;
 
 	for (i = 0; i < d->cat.nfiles; i++) {
 		struct mfile *f = d->cat.files[i];
-		size_t si = (size_t)(f->set - d->conf->sets);
 
 		if (f->refused != NULL || f->state != MF_SETTLING ||
 		    f->set->reopen == REOPEN_NONE)
 			continue;
-		if (f->have_facts)
-			continue;
+		recreate_live(f);
+		si = (size_t)(f->set - d->conf->sets);
+		if (!d->rt[si].hook_due)
+			log_info("[%s]: unsealed segments at start: running "
+			    "the reopen hook", f->set->name);
 		d->rt[si].hook_due = 1;
+		d->rescan = 1;
 	}
-	(void)now;
 }
 
 static void
@@ -1295,7 +1327,7 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 	state_records_free(d.records, d.nrecords);
 	d.records = NULL;
 	d.nrecords = 0;
-	recover_rotations(&d, clock_now(&d));
+	recover_rotations(&d);
 	if ((d.wd_usec = notify_watchdog_usec()) != 0)
 		clock_gettime(CLOCK_MONOTONIC, &d.wd_next);
 	log_info("running: %zu sets, %zu files, clock at %s", d.conf->nsets,

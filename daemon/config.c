@@ -1,0 +1,1165 @@
+/*
+ * Config: INI text to a validated struct config.  Pure: the caller reads
+ * the file and passes its text; every mistake becomes one
+ * "path:line: message" in the caller's config_msgs, and parsing goes on
+ * so that one run of "lethe check" shows them all.
+ *
+ * Keys are rows of one table (section kind, name, parser, field, range);
+ * checks between keys run once the whole text has been read.
+ */
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lethe.h"
+
+#define MINUTE		60
+#define HOUR		(60 * MINUTE)
+#define DAY		(24 * HOUR)
+#define DUR_MAX		((int64_t)36500 * DAY)	/* 100 years: no overflow
+						   when added to a time */
+#define MASK_EARLY_UNSET (-2)
+
+enum sec_kind {
+	SEC_GLOBAL,
+	SEC_SET,
+};
+
+enum key_id {
+	K_STATE_DIR,
+	K_SWEEP,
+	K_LOGS,
+	K_FORMAT,
+	K_ADDRESSES,
+	K_REGEX,
+	K_WINDOW,
+	K_IPV4_PREFIX,
+	K_IPV6_PREFIX,
+	K_ROTATE,
+	K_REOPEN,
+	K_COMPRESS_AFTER,
+	K_MASK_EARLY,
+	K_RETAIN,
+	K_SETTLE,
+	K_MAX
+};
+
+struct parser;
+struct keydef;
+
+/*
+ * Parse value into base (struct config or struct logset).  Returns 0, or
+ * -1 with *why saying what a good value looks like (it starts as the
+ * row's want).
+ */
+typedef int	(*key_parse_fn)(struct parser *, const struct keydef *,
+		    void *base, const char *value, const char **why);
+
+struct keydef {
+	enum sec_kind	 sec;
+	const char	*name;
+	key_parse_fn	 parse;
+	size_t		 off;		/* of the field in base */
+	int64_t		 min;		/* range of numbers and durations */
+	int64_t		 max;
+	int		 repeat;	/* may be given again, and appends */
+	const char	*want;		/* a good value, for messages */
+};
+
+/* What the parser knows of a section beyond its struct. */
+struct secinfo {
+	int		 keyline[K_MAX];	/* line of each key; 0: unset */
+	unsigned int	 bad;		/* 1 << key_id: its value was bad */
+	int		*globline;	/* line of each glob */
+};
+
+struct msg {
+	int		 line;
+	size_t		 seq;
+	char		*text;
+};
+
+enum where {
+	IN_NONE,	/* before the first section */
+	IN_GLOBAL,
+	IN_SET,
+	IN_BAD,		/* after a bad or duplicate header: skip keys */
+};
+
+struct parser {
+	const char	*path;
+	struct config	*conf;
+	int		 line;
+	enum where	 where;
+	int		 global_line;	/* line of [global], 0: none */
+	struct secinfo	 global;
+	struct secinfo	*info;		/* one per conf->sets */
+	struct msg	*msgs;
+	size_t		 nmsgs;
+	size_t		 nerrors;
+	size_t		 nwarnings;
+	char		 kinds[256];	/* "combined, common, ..." */
+};
+
+static int	p_abspath(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_duration(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_duration_off(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_int(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_string(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_globs(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_format(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_fields(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_rotate(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_reopen(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+
+#define CF(f)	offsetof(struct config, f)
+#define LF(f)	offsetof(struct logset, f)
+#define DUR	"a duration such as 90s, 30m, 12h, 7d or 1h30m"
+
+static const struct keydef keys[K_MAX] = {
+	[K_STATE_DIR] = { SEC_GLOBAL, "state_dir", p_abspath, CF(state_dir),
+	    0, 0, 0, "an absolute path" },
+	[K_SWEEP] = { SEC_GLOBAL, "sweep", p_duration, CF(sweep),
+	    1, HOUR, 0, "a duration from 1s to 1h" },
+	[K_LOGS] = { SEC_SET, "logs", p_globs, LF(globs),
+	    0, 0, 1, "absolute paths or globs separated by spaces" },
+	[K_FORMAT] = { SEC_SET, "format", p_format, LF(format_kind),
+	    0, 0, 0, "a format such as combined, json or regex" },
+	[K_ADDRESSES] = { SEC_SET, "addresses", p_fields, LF(fields),
+	    0, 0, 0, "field names separated by commas or spaces" },
+	[K_REGEX] = { SEC_SET, "regex", p_string, LF(regex),
+	    0, 0, 0, "a PCRE2 pattern" },
+	[K_WINDOW] = { SEC_SET, "window", p_duration, LF(window),
+	    0, DUR_MAX, 0, DUR },
+	[K_IPV4_PREFIX] = { SEC_SET, "ipv4_prefix", p_int, LF(prefix.v4),
+	    0, 32, 0, "a number of bits from 0 to 32" },
+	[K_IPV6_PREFIX] = { SEC_SET, "ipv6_prefix", p_int, LF(prefix.v6),
+	    0, 128, 0, "a number of bits from 0 to 128" },
+	[K_ROTATE] = { SEC_SET, "rotate", p_rotate, LF(rotate),
+	    MINUTE, DUR_MAX, 0, "a duration of at least 1m (such as 1h), "
+	    "daily, a size (such as 500M) or off" },
+	[K_REOPEN] = { SEC_SET, "reopen", p_reopen, LF(reopen),
+	    0, 0, 0, "\"signal NAME PIDFILE\" or \"command PATH [ARG...]\"" },
+	[K_COMPRESS_AFTER] = { SEC_SET, "compress_after", p_duration_off,
+	    LF(compress_after), 0, DUR_MAX, 0, DUR " or off" },
+	[K_MASK_EARLY] = { SEC_SET, "mask_early", p_duration, LF(mask_early),
+	    0, DUR_MAX, 0, DUR },
+	[K_RETAIN] = { SEC_SET, "retain", p_duration, LF(retain),
+	    0, DUR_MAX, 0, DUR },
+	[K_SETTLE] = { SEC_SET, "settle", p_duration, LF(settle),
+	    0, DUR_MAX, 0, DUR },
+};
+
+static const struct {
+	const char	*name;
+	int		 signo;
+} signals[] = {
+	{ "HUP", SIGHUP },
+	{ "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 },
+	{ "TERM", SIGTERM },
+	{ "INT", SIGINT },
+};
+
+#define FIELD(base, row, type)	((type *)(void *)((char *)(base) + (row)->off))
+
+/* Messages. */
+
+static void	emit(struct parser *, int, int, const char *, ...)
+		    PRINTFLIKE(4, 5);
+
+static void
+emit(struct parser *p, int line, int warning, const char *fmt, ...)
+{
+	va_list ap;
+	char *body;
+	struct msg *m;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("config: cannot format a message");
+	body = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	(void)vsnprintf(body, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+
+	p->msgs = xreallocarray(p->msgs, p->nmsgs + 1, sizeof(*p->msgs));
+	m = &p->msgs[p->nmsgs];
+	m->line = line;
+	m->seq = p->nmsgs++;
+	(void)xasprintf(&m->text, "%s:%d: %s%s", p->path, line,
+	    warning ? "warning: " : "", body);
+	free(body);
+	if (warning)
+		p->nwarnings++;
+	else
+		p->nerrors++;
+}
+
+static int
+msg_cmp(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hand the messages over to msgs (or drop them), sorted by line. */
+static void
+msgs_flush(struct parser *p, struct config_msgs *msgs)
+{
+	size_t i;
+
+	if (p->nmsgs > 0)
+		qsort(p->msgs, p->nmsgs, sizeof(*p->msgs), msg_cmp);
+	if (msgs != NULL && p->nmsgs > 0) {
+		msgs->v = xreallocarray(msgs->v, msgs->n + p->nmsgs,
+		    sizeof(*msgs->v));
+		for (i = 0; i < p->nmsgs; i++)
+			msgs->v[msgs->n++] = p->msgs[i].text;
+		msgs->nerrors += p->nerrors;
+		msgs->nwarnings += p->nwarnings;
+	} else {
+		for (i = 0; i < p->nmsgs; i++)
+			free(p->msgs[i].text);
+	}
+	free(p->msgs);
+	p->msgs = NULL;
+	p->nmsgs = 0;
+}
+
+void
+config_msgs_release(struct config_msgs *msgs)
+{
+	size_t i;
+
+	if (msgs == NULL)
+		return;
+	for (i = 0; i < msgs->n; i++)
+		free(msgs->v[i]);
+	free(msgs->v);
+	memset(msgs, 0, sizeof(*msgs));
+}
+
+/* "1d2h", "0s": durations in messages, into buf (at least 64 bytes). */
+static const char *
+fmt_duration(int64_t v, char *buf, size_t sz)
+{
+	static const struct {
+		char	 c;
+		int64_t	 mul;
+	} u[] = { { 'd', DAY }, { 'h', HOUR }, { 'm', MINUTE }, { 's', 1 } };
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(u) / sizeof(u[0]) && n < sz; i++) {
+		if (v / u[i].mul == 0)
+			continue;
+		n += (size_t)snprintf(buf + n, sz - n, "%lld%c",
+		    (long long)(v / u[i].mul), u[i].c);
+		v %= u[i].mul;
+	}
+	if (buf[0] == '\0')
+		(void)snprintf(buf, sz, "0s");
+	return buf;
+}
+
+/* The value of "rotate" as it would be written, for messages. */
+static const char *
+fmt_rotate(const struct logset *ls, char *buf, size_t sz)
+{
+	static const char sfx[] = " KMG";
+	int64_t v;
+	int i;
+
+	switch (ls->rotate) {
+	case ROTATE_OFF:
+		return "off";
+	case ROTATE_DAILY:
+		return "daily";
+	case ROTATE_INTERVAL:
+		return fmt_duration(ls->rotate_every, buf, sz);
+	case ROTATE_SIZE:
+		break;
+	}
+	v = ls->rotate_size;
+	for (i = 0; i < 3 && v % 1024 == 0; i++)
+		v /= 1024;
+	(void)snprintf(buf, sz, "%lld%.*s", (long long)v, i > 0, sfx + i);
+	return buf;
+}
+
+/* Numbers. */
+
+int
+config_parse_duration(const char *s, int64_t *v)
+{
+	static const struct {
+		char	 c;
+		int64_t	 mul;
+	} u[] = { { 'd', DAY }, { 'h', HOUR }, { 'm', MINUTE }, { 's', 1 } };
+	int64_t total = 0, n;
+	size_t i, next = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return -1;
+		for (n = 0; *s >= '0' && *s <= '9'; s++) {
+			if (n > (INT64_MAX - (*s - '0')) / 10)
+				return -1;
+			n = n * 10 + (*s - '0');
+		}
+		if (*s == '\0' && next == 0) {
+			total = n;	/* a bare number: seconds */
+			break;
+		}
+		for (i = next; i < sizeof(u) / sizeof(u[0]); i++)
+			if (*s == u[i].c)
+				break;
+		if (i == sizeof(u) / sizeof(u[0]) || n > INT64_MAX / u[i].mul ||
+		    total > INT64_MAX - n * u[i].mul)
+			return -1;
+		total += n * u[i].mul;
+		next = i + 1;	/* units only get smaller: "1h30m" */
+		s++;
+	}
+	*v = total;
+	return 0;
+}
+
+int
+config_parse_size(const char *s, int64_t *v)
+{
+	int64_t n, mul = 1;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	for (n = 0; *s >= '0' && *s <= '9'; s++) {
+		if (n > (INT64_MAX - (*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (*s - '0');
+	}
+	switch (*s) {
+	case '\0':
+		break;
+	case 'K':
+		mul = (int64_t)1 << 10;
+		break;
+	case 'M':
+		mul = (int64_t)1 << 20;
+		break;
+	case 'G':
+		mul = (int64_t)1 << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (*s != '\0' && s[1] != '\0')
+		return -1;
+	if (n > INT64_MAX / mul)
+		return -1;
+	*v = n * mul;
+	return 0;
+}
+
+/* Key parsers: one per kind of value, shared through the table. */
+
+static int
+p_abspath(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	char **f = FIELD(base, k, char *);
+
+	(void)p;
+	(void)why;
+	if (v[0] != '/')
+		return -1;
+	free(*f);
+	*f = xstrdup(v);
+	return 0;
+}
+
+static int
+p_duration(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	int64_t d;
+
+	(void)p;
+	if (config_parse_duration(v, &d) == -1)
+		return -1;
+	if (d < k->min || d > k->max) {
+		if (k->max == DUR_MAX)
+			*why = "a duration of at most 36500d";
+		return -1;
+	}
+	*FIELD(base, k, int64_t) = d;
+	return 0;
+}
+
+static int
+p_duration_off(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	if (strcmp(v, "off") == 0) {
+		*FIELD(base, k, int64_t) = -1;
+		return 0;
+	}
+	return p_duration(p, k, base, v, why);
+}
+
+static int
+p_int(struct parser *p, const struct keydef *k, void *base, const char *v,
+    const char **why)
+{
+	const char *errstr;
+	long long n;
+
+	(void)p;
+	(void)why;
+	n = strtonum(v, k->min, k->max, &errstr);
+	if (errstr != NULL || v[0] == '+' || v[0] == ' ')
+		return -1;
+	*FIELD(base, k, int) = (int)n;
+	return 0;
+}
+
+static int
+p_string(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	char **f = FIELD(base, k, char *);
+
+	(void)p;
+	(void)why;
+	free(*f);
+	*f = xstrdup(v);
+	return 0;
+}
+
+/* Split s at any of the bytes in seps; returns how many words. */
+static size_t
+split_words(const char *s, const char *seps, char ***vp, size_t n)
+{
+	size_t len;
+
+	for (;;) {
+		s += strspn(s, seps);
+		if (*s == '\0')
+			return n;
+		len = strcspn(s, seps);
+		*vp = xreallocarray(*vp, n + 2, sizeof(**vp));
+		(*vp)[n++] = xstrndup(s, len);
+		(*vp)[n] = NULL;
+		s += len;
+	}
+}
+
+static int
+p_globs(struct parser *p, const struct keydef *k, void *base, const char *v,
+    const char **why)
+{
+	struct logset *ls = base;
+	struct secinfo *si = &p->info[p->conf->nsets - 1];
+	const char *s;
+	size_t i, n;
+
+	(void)k;
+	(void)why;
+	for (s = v; *s != '\0'; s += strcspn(s, " \t")) {
+		s += strspn(s, " \t");
+		if (*s != '\0' && *s != '/')
+			return -1;
+	}
+	n = split_words(v, " \t", &ls->globs, ls->nglobs);
+	si->globline = xreallocarray(si->globline, n, sizeof(*si->globline));
+	for (i = ls->nglobs; i < n; i++)
+		si->globline[i] = p->line;
+	ls->nglobs = n;
+	return 0;
+}
+
+static int
+p_format(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	enum format_kind kind;
+	size_t i;
+
+	if (format_kind_parse(v, &kind) == 0) {
+		*FIELD(base, k, enum format_kind) = kind;
+		return 0;
+	}
+	if (p->kinds[0] == '\0') {
+		(void)strlcpy(p->kinds, "one of ", sizeof(p->kinds));
+		for (i = FORMAT_COMBINED; i <= FORMAT_REGEX; i++) {
+			if (i > FORMAT_COMBINED)
+				(void)strlcat(p->kinds, ", ", sizeof(p->kinds));
+			(void)strlcat(p->kinds,
+			    format_kind_name((enum format_kind)i),
+			    sizeof(p->kinds));
+		}
+	}
+	*why = p->kinds;
+	return -1;
+}
+
+static int
+p_fields(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	struct logset *ls = base;
+
+	(void)p;
+	(void)k;
+	(void)why;
+	if (v[strspn(v, ", \t")] == '\0')
+		return -1;
+	ls->nfields = split_words(v, ", \t", &ls->fields, 0);
+	return 0;
+}
+
+static int
+p_rotate(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	struct logset *ls = base;
+	char last = v[strlen(v) - 1];
+	int64_t n;
+
+	(void)p;
+	(void)why;
+	if (strcmp(v, "off") == 0)
+		ls->rotate = ROTATE_OFF;
+	else if (strcmp(v, "daily") == 0)
+		ls->rotate = ROTATE_DAILY;
+	else if (strchr("KMG", last) != NULL) {
+		if (config_parse_size(v, &n) == -1 || n == 0)
+			return -1;
+		ls->rotate = ROTATE_SIZE;
+		ls->rotate_size = n;
+	} else if (strchr("smhd", last) != NULL) {
+		if (config_parse_duration(v, &n) == -1 || n < k->min ||
+		    n > k->max)
+			return -1;
+		ls->rotate = ROTATE_INTERVAL;
+		ls->rotate_every = n;
+	} else
+		return -1;	/* a bare number: seconds or bytes? */
+	return 0;
+}
+
+static void
+free_argv(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Split a command line on blanks; double quotes group blanks into one
+ * word, and inside them \" and \\ stand for " and \.  Returns the number
+ * of words (*vp NULL terminated, or NULL when there are none), or -1 on
+ * an unterminated quote.
+ */
+static int
+split_args(const char *s, char ***vp)
+{
+	char *buf, *w;
+	int n = 0, inq;
+
+	*vp = NULL;
+	buf = xmalloc(strlen(s) + 1);
+	for (;;) {
+		s += strspn(s, " \t");
+		if (*s == '\0')
+			break;
+		for (w = buf, inq = 0; *s != '\0'; s++) {
+			if (!inq && (*s == ' ' || *s == '\t'))
+				break;
+			if (*s == '"') {
+				inq = !inq;
+				continue;
+			}
+			if (inq && *s == '\\' && (s[1] == '"' || s[1] == '\\'))
+				s++;
+			*w++ = *s;
+		}
+		if (inq) {
+			free_argv(*vp);
+			*vp = NULL;
+			n = -1;
+			break;
+		}
+		*vp = xreallocarray(*vp, (size_t)n + 2, sizeof(**vp));
+		(*vp)[n++] = xstrndup(buf, (size_t)(w - buf));
+		(*vp)[n] = NULL;
+	}
+	free(buf);
+	return n;
+}
+
+static int
+reopen_signal(struct logset *ls, char **av, int ac, const char **why)
+{
+	const char *name;
+	size_t i;
+
+	if (ac != 3)
+		return -1;
+	name = strncmp(av[1], "SIG", 3) == 0 ? av[1] + 3 : av[1];
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcmp(name, signals[i].name) == 0)
+			break;
+	if (i == sizeof(signals) / sizeof(signals[0])) {
+		*why = "a signal HUP, USR1, USR2, TERM or INT "
+		    "(SIG prefix optional)";
+		return -1;
+	}
+	if (av[2][0] != '/') {
+		*why = "an absolute path for the pid file";
+		return -1;
+	}
+	ls->reopen = REOPEN_SIGNAL;
+	ls->reopen_signal = signals[i].signo;
+	ls->reopen_pidfile = xstrdup(av[2]);
+	return 0;
+}
+
+static int
+p_reopen(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	struct logset *ls = base;
+	char **av;
+	int ac, rc = -1;
+
+	(void)p;
+	(void)k;
+	if ((ac = split_args(v, &av)) == -1) {
+		*why = "a closing double quote";
+		return -1;
+	}
+	if (ac >= 1 && strcmp(av[0], "signal") == 0)
+		rc = reopen_signal(ls, av, ac, why);
+	else if (ac >= 2 && strcmp(av[0], "command") == 0) {
+		if (av[1][0] != '/')
+			*why = "an absolute path for the command";
+		else {
+			ls->reopen = REOPEN_COMMAND;
+			ls->reopen_argv = xreallocarray(NULL, (size_t)ac,
+			    sizeof(*ls->reopen_argv));
+			memcpy(ls->reopen_argv, av + 1,
+			    (size_t)ac * sizeof(*av));
+			free(av[0]);
+			free(av);
+			return 0;
+		}
+	}
+	free_argv(av);
+	return rc;
+}
+
+/* Lines. */
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	s += strspn(s, " \t");
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+valid_name(const char *s)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+
+	return *s != '\0' && s[strspn(s, ok)] == '\0';
+}
+
+static const char *
+section_name(struct parser *p)
+{
+	if (p->where == IN_GLOBAL)
+		return "global";
+	return p->conf->sets[p->conf->nsets - 1].name;
+}
+
+static void
+set_new(struct parser *p, const char *name)
+{
+	struct config *c = p->conf;
+	struct logset *ls;
+
+	c->sets = xreallocarray(c->sets, c->nsets + 1, sizeof(*c->sets));
+	p->info = xreallocarray(p->info, c->nsets + 1, sizeof(*p->info));
+	memset(&p->info[c->nsets], 0, sizeof(*p->info));
+	ls = &c->sets[c->nsets++];
+	memset(ls, 0, sizeof(*ls));
+	ls->name = xstrdup(name);
+	ls->line = p->line;
+	ls->window = 7 * DAY;
+	ls->prefix.v4 = 16;
+	ls->prefix.v6 = 32;
+	ls->rotate = ROTATE_INTERVAL;
+	ls->rotate_every = HOUR;
+	ls->reopen = REOPEN_NONE;
+	ls->compress_after = HOUR;
+	ls->mask_early = MASK_EARLY_UNSET;
+	ls->retain = 90 * DAY;
+	ls->settle = 5;
+}
+
+static void
+parse_section(struct parser *p, char *s)
+{
+	char *end, *name, *rest;
+	size_t i;
+
+	p->where = IN_BAD;
+	if ((end = strchr(s, ']')) == NULL) {
+		emit(p, p->line, 0, "bad section header: expected \"[name]\"");
+		return;
+	}
+	*end = '\0';
+	rest = end + 1 + strspn(end + 1, " \t");
+	if (*rest != '\0' && *rest != '#' && *rest != ';') {
+		emit(p, p->line, 0, "bad section header: expected \"[name]\"");
+		return;
+	}
+	name = trim(s + 1);
+	if (!valid_name(name)) {
+		emit(p, p->line, 0, "bad section name \"%s\": expected "
+		    "letters, digits, \"_\", \".\" or \"-\"", log_esc(name));
+		return;
+	}
+	if (strcmp(name, "global") == 0) {
+		if (p->global_line != 0) {
+			emit(p, p->line, 0, "duplicate section [global] "
+			    "(first on line %d)", p->global_line);
+			return;
+		}
+		p->global_line = p->line;
+		p->where = IN_GLOBAL;
+		return;
+	}
+	for (i = 0; i < p->conf->nsets; i++) {
+		if (strcmp(p->conf->sets[i].name, name) == 0) {
+			emit(p, p->line, 0, "duplicate section [%s] "
+			    "(first on line %d)", name, p->conf->sets[i].line);
+			return;
+		}
+	}
+	set_new(p, name);
+	p->where = IN_SET;
+}
+
+static const struct keydef *
+key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < K_MAX; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Whether the key may stand here; says why not. */
+static int
+key_allowed(struct parser *p, const struct keydef *k, const char *key)
+{
+	enum sec_kind sec = p->where == IN_GLOBAL ? SEC_GLOBAL : SEC_SET;
+
+	if (p->where == IN_NONE) {
+		emit(p, p->line, 0, "key \"%s\" before any section: put it "
+		    "under [global] or a log set such as [nginx]",
+		    log_esc(key));
+		return 0;
+	}
+	if (k == NULL) {
+		emit(p, p->line, 0, "unknown key \"%s\" in [%s]",
+		    log_esc(key), section_name(p));
+		return 0;
+	}
+	if (k->sec != sec) {
+		emit(p, p->line, 0, "unknown key \"%s\" in [%s] (it belongs "
+		    "in %s)", key, section_name(p),
+		    k->sec == SEC_GLOBAL ? "[global]" : "a log set");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+parse_key(struct parser *p, char *s, char *eq)
+{
+	const struct keydef *k;
+	struct secinfo *si;
+	const char *why;
+	char *key, *val, *c;
+	void *base;
+
+	*eq = '\0';
+	key = trim(s);
+	val = eq + 1;
+	for (c = val; (c = strchr(c, '#')) != NULL; c++) {
+		if (c == val || c[-1] == ' ' || c[-1] == '\t') {
+			*c = '\0';	/* a trailing comment */
+			break;
+		}
+	}
+	val = trim(val);
+	if (*key == '\0') {
+		emit(p, p->line, 0, "missing key before \"=\"");
+		return;
+	}
+	if (p->where == IN_BAD)
+		return;
+	k = key_find(key);
+	if (!key_allowed(p, k, key))
+		return;
+	if (p->where == IN_GLOBAL) {
+		si = &p->global;
+		base = p->conf;
+	} else {
+		si = &p->info[p->conf->nsets - 1];
+		base = &p->conf->sets[p->conf->nsets - 1];
+	}
+	if (si->keyline[k - keys] != 0 && !k->repeat) {
+		emit(p, p->line, 0, "duplicate key \"%s\" in [%s] (first on "
+		    "line %d)", key, section_name(p), si->keyline[k - keys]);
+		return;
+	}
+	if (si->keyline[k - keys] == 0)
+		si->keyline[k - keys] = p->line;
+	why = k->want;
+	if (*val == '\0') {
+		emit(p, p->line, 0, "missing value for \"%s\": expected %s",
+		    key, why);
+		si->bad |= 1u << (k - keys);
+	} else if (k->parse(p, k, base, val, &why) == -1) {
+		emit(p, p->line, 0, "bad %s \"%s\": expected %s", key,
+		    log_esc(val), why);
+		si->bad |= 1u << (k - keys);
+	}
+}
+
+static void
+parse_line(struct parser *p, const char *text, size_t len)
+{
+	char *buf, *s, *eq;
+
+	if (memchr(text, '\0', len) != NULL) {
+		emit(p, p->line, 0, "NUL byte in line");
+		return;
+	}
+	buf = xstrndup(text, len);
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[len - 1] = '\0';
+	s = trim(buf);
+	if (*s == '\0' || *s == '#' || *s == ';')
+		;
+	else if (*s == '[')
+		parse_section(p, s);
+	else if ((eq = strchr(s, '=')) != NULL)
+		parse_key(p, s, eq);
+	else
+		emit(p, p->line, 0, "expected \"key = value\" or "
+		    "\"[section]\"");
+	free(buf);
+}
+
+/* Checks once every line is read. */
+
+/* The line of the first of keys a, b that was given, else the header. */
+static int
+keyline(const struct logset *ls, const struct secinfo *si, enum key_id a,
+    enum key_id b)
+{
+	if (si->keyline[a] != 0)
+		return si->keyline[a];
+	if (si->keyline[b] != 0)
+		return si->keyline[b];
+	return ls->line;
+}
+
+#define GOOD(si, k)	((si)->keyline[k] != 0 && !((si)->bad & (1u << (k))))
+
+static void
+check_required(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	const char *def;
+
+	if (si->keyline[K_LOGS] == 0)
+		emit(p, ls->line, 0, "missing required key \"logs\" in [%s]",
+		    ls->name);
+	if (si->keyline[K_FORMAT] == 0)
+		emit(p, ls->line, 0, "missing required key \"format\" in [%s]",
+		    ls->name);
+	if (!GOOD(si, K_FORMAT))
+		return;
+	if (ls->format_kind == FORMAT_REGEX && si->keyline[K_REGEX] == 0)
+		emit(p, ls->line, 0, "missing required key \"regex\" in [%s] "
+		    "(format = regex)", ls->name);
+	if (ls->format_kind != FORMAT_REGEX && GOOD(si, K_REGEX))
+		emit(p, si->keyline[K_REGEX], 0, "regex is used only with "
+		    "format = regex, not %s",
+		    format_kind_name(ls->format_kind));
+	def = format_default_fields(ls->format_kind);
+	if (si->keyline[K_ADDRESSES] == 0 && def == NULL)
+		emit(p, ls->line, 0, "missing required key \"addresses\" in "
+		    "[%s] (format = %s has no default)", ls->name,
+		    format_kind_name(ls->format_kind));
+	else if (si->keyline[K_ADDRESSES] == 0)
+		ls->nfields = split_words(def, ", \t", &ls->fields, 0);
+}
+
+static void
+check_times(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	char b1[64], b2[64];
+	int wok, rok;
+
+	if (GOOD(si, K_WINDOW) && ls->window == 0)
+		emit(p, si->keyline[K_WINDOW], 0, "window must be longer "
+		    "than zero");
+	if (GOOD(si, K_RETAIN) && ls->retain == 0)
+		emit(p, si->keyline[K_RETAIN], 0, "retain must be longer "
+		    "than zero");
+	wok = !(si->bad & (1u << K_WINDOW)) && ls->window > 0;
+	rok = !(si->bad & (1u << K_RETAIN)) && ls->retain > 0;
+	if (wok && rok && ls->window > ls->retain)
+		emit(p, keyline(ls, si, K_WINDOW, K_RETAIN), 0, "window (%s) "
+		    "is longer than retain (%s)",
+		    fmt_duration(ls->window, b1, sizeof(b1)),
+		    fmt_duration(ls->retain, b2, sizeof(b2)));
+	else if (wok && (ls->window < DAY || ls->window > 30 * DAY))
+		emit(p, keyline(ls, si, K_WINDOW, K_WINDOW), 1, "window = %s "
+		    "is outside 1d..30d",
+		    fmt_duration(ls->window, b1, sizeof(b1)));
+	if (wok && !(si->bad & (1u << K_MASK_EARLY | 1u << K_ROTATE)) &&
+	    ls->mask_early > ls->window)
+		emit(p, keyline(ls, si, K_MASK_EARLY, K_ROTATE), 0,
+		    "mask_early (%s%s) is longer than window (%s)",
+		    fmt_duration(ls->mask_early, b1, sizeof(b1)),
+		    si->keyline[K_MASK_EARLY] != 0 ? "" :
+		    ", the default for this rotate",
+		    fmt_duration(ls->window, b2, sizeof(b2)));
+}
+
+static void
+check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	char buf[64];
+
+	if (ls->mask_early == MASK_EARLY_UNSET) {
+		if (ls->rotate == ROTATE_INTERVAL)
+			ls->mask_early = ls->rotate_every;
+		else if (ls->rotate == ROTATE_DAILY)
+			ls->mask_early = DAY;
+		else
+			ls->mask_early = HOUR;
+	}
+	if (si->bad & (1u << K_ROTATE | 1u << K_REOPEN))
+		return;
+	if (ls->rotate != ROTATE_OFF && ls->reopen == REOPEN_NONE)
+		emit(p, keyline(ls, si, K_ROTATE, K_ROTATE), 0,
+		    "rotate = %s%s needs reopen, or set rotate = off",
+		    fmt_rotate(ls, buf, sizeof(buf)),
+		    si->keyline[K_ROTATE] != 0 ? "" : " (the default)");
+	if (ls->rotate == ROTATE_OFF && ls->reopen != REOPEN_NONE)
+		emit(p, si->keyline[K_REOPEN], 1, "reopen is not used with "
+		    "rotate = off");
+}
+
+static void
+check_prefixes(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	if (GOOD(si, K_IPV4_PREFIX) && ls->prefix.v4 > 24)
+		emit(p, si->keyline[K_IPV4_PREFIX], 1, "ipv4_prefix = %d "
+		    "keeps more than a /24 of each address", ls->prefix.v4);
+	if (GOOD(si, K_IPV6_PREFIX) && ls->prefix.v6 > 48)
+		emit(p, si->keyline[K_IPV6_PREFIX], 1, "ipv6_prefix = %d "
+		    "keeps more than a /48 of each address, often one "
+		    "subscriber's whole allocation", ls->prefix.v6);
+}
+
+static void
+compile_format(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	const char *errstr = NULL;
+
+	if (!GOOD(si, K_FORMAT) || ls->nfields == 0 ||
+	    (si->bad & (1u << K_REGEX | 1u << K_ADDRESSES)))
+		return;
+	if ((ls->format_kind == FORMAT_REGEX) != (ls->regex != NULL))
+		return;
+	ls->format = format_new(ls->format_kind, ls->regex, ls->fields,
+	    ls->nfields, &errstr);
+	if (ls->format != NULL)
+		return;
+	if (errstr == NULL)
+		errstr = "unknown error";
+	if (ls->format_kind == FORMAT_REGEX)
+		emit(p, si->keyline[K_REGEX], 0, "bad regex: %s",
+		    log_esc(errstr));
+	else
+		emit(p, keyline(ls, si, K_ADDRESSES, K_FORMAT), 0,
+		    "format = %s cannot use these addresses: %s",
+		    format_kind_name(ls->format_kind), log_esc(errstr));
+}
+
+static int
+globs_overlap(const char *a, const char *b)
+{
+	int fl = FNM_PATHNAME | FNM_PERIOD;
+
+	return strcmp(a, b) == 0 || fnmatch(a, b, fl) == 0 ||
+	    fnmatch(b, a, fl) == 0;
+}
+
+static void
+check_overlaps(struct parser *p)
+{
+	struct logset *a, *b;
+	size_t i, j, x, y;
+
+	for (j = 1; j < p->conf->nsets; j++) {
+		b = &p->conf->sets[j];
+		for (i = 0; i < j; i++) {
+			a = &p->conf->sets[i];
+			for (y = 0; y < b->nglobs; y++)
+				for (x = 0; x < a->nglobs; x++) {
+					if (!globs_overlap(a->globs[x],
+					    b->globs[y]))
+						continue;
+					emit(p, p->info[j].globline[y], 0,
+					    "logs \"%s\" in [%s] overlaps "
+					    "\"%s\" in [%s] (line %d)",
+					    log_esc(b->globs[y]), b->name,
+					    log_esc(a->globs[x]), a->name,
+					    p->info[i].globline[x]);
+				}
+		}
+	}
+}
+
+static void
+check_all(struct parser *p)
+{
+	struct logset *ls;
+	size_t i;
+
+	for (i = 0; i < p->conf->nsets; i++) {
+		ls = &p->conf->sets[i];
+		check_required(p, ls, &p->info[i]);
+		check_rotate(p, ls, &p->info[i]);
+		check_times(p, ls, &p->info[i]);
+		check_prefixes(p, ls, &p->info[i]);
+		compile_format(p, ls, &p->info[i]);
+	}
+	check_overlaps(p);
+	if (p->conf->nsets == 0)
+		emit(p, 1, 0, "no log sets: add a section such as [nginx] "
+		    "with logs and format");
+}
+
+struct config *
+config_parse(const char *path, const char *text, size_t len,
+    struct config_msgs *msgs)
+{
+	struct parser p;
+	struct config *conf;
+	const char *nl;
+	size_t i, off, n;
+
+	memset(&p, 0, sizeof(p));
+	p.path = path != NULL ? path : "-";
+	p.conf = conf = xcalloc(1, sizeof(*conf));
+	conf->path = xstrdup(p.path);
+	conf->state_dir = xstrdup("/var/lib/lethe");
+	conf->sweep = MINUTE;
+	for (off = 0; off < len; off += n + 1) {
+		p.line++;
+		nl = memchr(text + off, '\n', len - off);
+		n = nl != NULL ? (size_t)(nl - (text + off)) : len - off;
+		parse_line(&p, text + off, n);
+	}
+	check_all(&p);
+	for (i = 0; i < conf->nsets; i++)
+		free(p.info[i].globline);
+	free(p.info);
+	if (p.nerrors > 0) {
+		config_free(conf);
+		conf = NULL;
+	}
+	msgs_flush(&p, msgs);
+	return conf;
+}
+
+static void
+logset_release(struct logset *ls)
+{
+	size_t i;
+
+	free(ls->name);
+	for (i = 0; i < ls->nglobs; i++)
+		free(ls->globs[i]);
+	free(ls->globs);
+	free(ls->regex);
+	for (i = 0; i < ls->nfields; i++)
+		free(ls->fields[i]);
+	free(ls->fields);
+	format_free(ls->format);
+	free(ls->reopen_pidfile);
+	free_argv(ls->reopen_argv);
+}
+
+void
+config_free(struct config *conf)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->nsets; i++)
+		logset_release(&conf->sets[i]);
+	free(conf->sets);
+	free(conf->path);
+	free(conf->state_dir);
+	free(conf);
+}
