@@ -77,7 +77,8 @@ struct daemon {
 
 	int		 rescan;
 	uint64_t	 next_job;
-	int		 dirty;
+	int		 dirty;		/* offsets moved: save within a sweep */
+	int		 urgent;	/* a file changed state: save now */
 	int64_t		 saved_at;
 	uint64_t	 wd_usec;
 	struct timespec	 wd_next;
@@ -203,7 +204,7 @@ catalog_flush(struct daemon *d, int64_t now)
 		log_warn("save the catalog in \"%s\"",
 		    log_esc(d->conf->state_dir));
 	else {
-		d->dirty = 0;
+		d->dirty = d->urgent = 0;
 		d->saved_at = now;
 	}
 	free(r);
@@ -373,7 +374,7 @@ try_seal(struct daemon *d, struct mfile *f, int64_t now)
 		f->have_facts = 1;
 	}
 	f->state = MF_SEALED;
-	d->dirty = 1;
+	d->urgent = 1;
 	log_info("sealed \"%s\"", log_esc(f->path));
 	return now;
 }
@@ -488,7 +489,7 @@ job_done(struct job *j, void *arg)
 		    j->newname ? " to " : "",
 		    j->newname ? log_esc(j->newname) : "",
 		    (unsigned long long)j->stats.addrs_masked);
-	d->dirty = 1;
+	d->urgent = 1;
 	job_free(j);
 	daemon_kick(d);
 }
@@ -508,7 +509,7 @@ delete_file(struct daemon *d, struct mfile *f, int64_t now)
 	log_info("deleted \"%s\": its newest line is past retain",
 	    log_esc(f->path));
 	f->refused = "deleted";
-	d->dirty = 1;
+	d->urgent = 1;
 	d->rescan = 1;
 }
 
@@ -660,8 +661,26 @@ rotate_set(struct daemon *d, size_t si, int64_t stamp, int64_t now)
 		return;
 	rt->hook_due = 1;
 	d->rescan = 1;
-	d->dirty = 1;
+	d->urgent = 1;
 	hook_run(d, si, now);
+}
+
+/* The oldest line time of the set's live files (INT64_MAX: none). */
+static int64_t
+live_first(const struct daemon *d, const struct logset *set)
+{
+	int64_t first = INT64_MAX;
+	size_t i;
+
+	for (i = 0; i < d->cat.nfiles; i++) {
+		const struct mfile *f = d->cat.files[i];
+
+		if (f->set == set && f->state == MF_LIVE && f->refused == NULL &&
+		    f->tp.ff.first_time != TIME_NONE &&
+		    f->tp.ff.first_time < first)
+			first = f->tp.ff.first_time;
+	}
+	return first;
 }
 
 /* Is a rotation of set si due?  Returns when the next one is. */
@@ -680,8 +699,14 @@ rotation_step(struct daemon *d, size_t si, int64_t now)
 	if (rt->hook_pid > 0)
 		return rt->hook_deadline;
 	if (set->rotate == ROTATE_INTERVAL || set->rotate == ROTATE_DAILY) {
-		if (rt->next_rotate == 0)
+		if (rt->next_rotate == 0) {
 			rt->next_rotate = rotate_next(set, now);
+			/* Down across a boundary: that rotation is due. */
+			if (live_first(d, set) < rotate_prev(set, now)) {
+				rt->rotate_now = 1;
+				stamp = rotate_prev(set, now);
+			}
+		}
 		if (now >= rt->next_rotate) {
 			stamp = rt->next_rotate;
 			rt->rotate_now = 1;
@@ -754,8 +779,6 @@ carry(struct mfile *nf, struct mfile *of, int64_t now)
 	nf->backoff = of->backoff;
 	nf->job = of->job;
 	of->job = 0;
-	if (nf->state != MF_SEALED || of->fd != -1)
-		nf->st = nf->st;
 	if (of->state == MF_LIVE && !nf->live) {
 		/* Renamed away by someone else (logrotate). */
 		nf->state = MF_SETTLING;
@@ -830,7 +853,7 @@ rescan(struct daemon *d, int64_t now)
 	d->cat = nc;
 	catalog_release(&old);
 	watch_dirs(d);
-	d->dirty = 1;
+	d->urgent = 1;
 }
 
 /* ---- the tick: everything due now, then the one timer -------------------- */
@@ -937,9 +960,10 @@ tick(struct daemon *d)
 		}
 		next = EARLIER(next, t);
 	}
-	if (d->dirty && (now - d->saved_at >= d->conf->sweep ||
-	    worker_busy() == 0))
+	if (d->urgent || (d->dirty && now - d->saved_at >= d->conf->sweep))
 		catalog_flush(d, now);
+	else if (d->dirty)
+		next = EARLIER(next, d->saved_at + d->conf->sweep);
 	status(d, next);
 	if (more)
 		daemon_kick(d);
