@@ -965,6 +965,8 @@ tick(struct daemon *d)
 	else if (d->dirty)
 		next = EARLIER(next, d->saved_at + d->conf->sweep);
 	status(d, next);
+	log_debug("tick at %s: next at %s%s", iso(now), iso(next),
+	    more ? ", more to read" : "");
 	if (more)
 		daemon_kick(d);
 	else
@@ -1326,6 +1328,7 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 {
 	struct daemon d;
 	const char *rate = getenv("LETHE_TEST_CLOCK_RATE");
+	size_t i;
 
 	memset(&d, 0, sizeof(d));
 	d.state_dfd = -1;
@@ -1345,8 +1348,12 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 	setup_events(&d);
 	catalog_discover(&d.cat, d.conf);
 	catalog_clean_tmp(&d.cat);
-	catalog_recover_pairs(&d.cat);
-	d.rescan = 1;
+	if (catalog_recover_pairs(&d.cat) > 0)
+		d.rescan = 1;
+	for (i = 0; i < d.cat.nfiles; i++)
+		if (d.cat.files[i]->refused == NULL)
+			adopt(&d, d.cat.files[i], clock_now(&d));
+	watch_dirs(&d);
 	tick(&d);
 	state_records_free(d.records, d.nrecords);
 	d.records = NULL;
