@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
-"""Fill a demo directory with a month of nginx-style logs ending at NOW.
+"""Fill the demo directory with the last few minutes of nginx-style logs.
 
-Usage: demo_gen.py DIR NOW_EPOCH
+Usage: demo_gen.py DIR NOW_EPOCH MINUTES
 
-The live access.log holds the last day, access.log.1 the day before
-(plain, as logrotate's delaycompress leaves it), access.log.2.gz up to
-access.log.13.gz the days before that, and access.log-YYYYMMDD.gz (a
-dateext leftover) the oldest days, past the demo's 20-day retention.
+One lethe segment per past minute (access.log-YYYYMMDDTHHMMZ, the older
+ones already gzip, as lethe leaves them), each holding 60 lines of its
+minute with full addresses, and the live access.log with the current
+minute.  With the demo's short durations the daemon, once started,
+deletes the oldest, masks the next, compresses the plain ones, and then
+keeps rotating the live file every minute.
 """
 import gzip
 import os
 import random
 import sys
 import time
-
-DAY = 86400
 
 
 def line(rng, t):
@@ -23,10 +23,8 @@ def line(rng, t):
                                         rng.randrange(65536),
                                         rng.randrange(1, 65536))
     else:
-        addr = "%d.%d.%d.%d" % (rng.randrange(1, 224), rng.randrange(256),
-                                rng.randrange(256), rng.randrange(1, 255))
-    xff = "%d.%d.%d.%d, unknown" % (rng.randrange(1, 224), rng.randrange(256),
-                                    rng.randrange(256), rng.randrange(1, 255))
+        addr = "203.0.%d.%d" % (rng.randrange(256), rng.randrange(1, 255))
+    xff = "198.51.100.%d, unknown" % rng.randrange(1, 255)
     stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(t))
     path = rng.choice(["/", "/index.html", "/login", "/api/items?id=%d"
                        % rng.randrange(1000)])
@@ -35,35 +33,28 @@ def line(rng, t):
             % (addr, stamp, path, rng.randrange(100, 9000), xff))
 
 
-def day_lines(rng, start):
-    return "".join(line(rng, start + i * 600) for i in range(144))
-
-
 def main():
-    d, now = sys.argv[1], int(sys.argv[2])
+    d, now, minutes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = random.Random(7)
     os.makedirs(d, mode=0o755, exist_ok=True)
-    for age in range(30, -1, -1):
-        start = now - (age + 1) * DAY
-        text = day_lines(rng, start).encode()
+    cur = now - now % 60
+    for age in range(minutes, -1, -1):
+        start = cur - age * 60
+        end = now if age == 0 else start + 60
+        text = "".join(line(rng, t) for t in range(start, end)).encode()
         if age == 0:
             name = "access.log"
-        elif age == 1:
-            name = "access.log.1"
-        elif age < 14:
-            name = "access.log.%d.gz" % age
         else:
-            name = "access.log-%s.gz" % time.strftime(
-                "%Y%m%d", time.gmtime(start + DAY))
+            name = "access.log-%s" % time.strftime(
+                "%Y%m%dT%H%MZ", time.gmtime(start + 60))
+            if age > 2:
+                name += ".gz"
         path = os.path.join(d, name)
-        if name.endswith(".gz"):
-            with gzip.open(path, "wb", compresslevel=6) as f:
-                f.write(text)
-        else:
-            with open(path, "wb") as f:
-                f.write(text)
+        with (gzip.open(path, "wb") if name.endswith(".gz")
+              else open(path, "wb")) as f:
+            f.write(text)
         os.chmod(path, 0o640)
-        os.utime(path, (start + DAY, start + DAY))
+        os.utime(path, (end, end))
 
 
 if __name__ == "__main__":
