@@ -107,6 +107,52 @@ lint:
 	clang-tidy $(SRCS) -- -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS)
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 daemon
 
+# install/uninstall: DESTDIR for staging (packages), the directories above.
+# The config goes in once: over an existing one only lethe.conf.example.
+INSTALL		?= install
+MANS		:= $(wildcard man/*.[1-8])
+UNIT_SED	:= -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+CONFDIR		:= $(DESTDIR)$(SYSCONFDIR)/lethe
+
+install: all
+	$(INSTALL) -D -m 755 $(LETHE) "$(DESTDIR)$(SBINDIR)/lethe"
+	$(INSTALL) -d -m 755 "$(DESTDIR)$(UNITDIR)"
+	sed $(UNIT_SED) systemd/lethe.service.in >"$(DESTDIR)$(UNITDIR)/lethe.service.tmp"
+	chmod 644 "$(DESTDIR)$(UNITDIR)/lethe.service.tmp"
+	mv -f "$(DESTDIR)$(UNITDIR)/lethe.service.tmp" "$(DESTDIR)$(UNITDIR)/lethe.service"
+	$(INSTALL) -d -m 755 "$(CONFDIR)"
+	@if [ -e "$(CONFDIR)/lethe.conf" ] || [ -L "$(CONFDIR)/lethe.conf" ]; then \
+		echo "$(CONFDIR)/lethe.conf exists: left alone, new one as lethe.conf.example"; \
+		echo "$(INSTALL) -m 644 conf/lethe.conf $(CONFDIR)/lethe.conf.example"; \
+		$(INSTALL) -m 644 conf/lethe.conf "$(CONFDIR)/lethe.conf.example"; \
+	else \
+		echo "$(INSTALL) -m 640 conf/lethe.conf $(CONFDIR)/lethe.conf"; \
+		$(INSTALL) -m 640 conf/lethe.conf "$(CONFDIR)/lethe.conf"; \
+	fi
+	@for m in $(MANS); do \
+		d="$(DESTDIR)$(MANDIR)/man$${m##*.}"; \
+		echo "$(INSTALL) -D -m 644 $$m $$d/$${m##*/}"; \
+		$(INSTALL) -D -m 644 "$$m" "$$d/$${m##*/}" || exit 1; \
+	done
+
+# Removes what install put there; a config that differs from conf/ stays.
+uninstall:
+	rm -f "$(DESTDIR)$(SBINDIR)/lethe" "$(DESTDIR)$(UNITDIR)/lethe.service" \
+	    "$(CONFDIR)/lethe.conf.example"
+	@if [ -f "$(CONFDIR)/lethe.conf" ]; then \
+		if cmp -s conf/lethe.conf "$(CONFDIR)/lethe.conf"; then \
+			echo "rm -f $(CONFDIR)/lethe.conf"; \
+			rm -f "$(CONFDIR)/lethe.conf"; \
+		else \
+			echo "$(CONFDIR)/lethe.conf was changed: left alone"; \
+		fi; \
+	fi
+	@rmdir "$(CONFDIR)" 2>/dev/null || true
+	@for m in $(MANS); do \
+		f="$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}"; \
+		echo "rm -f $$f"; rm -f "$$f"; \
+	done
+
 clean:
 	rm -rf build build-san build-fuzz lethe
 
