@@ -120,7 +120,8 @@ install: all
 	sed $(UNIT_SED) systemd/lethe.service.in >"$(DESTDIR)$(UNITDIR)/lethe.service.tmp"
 	chmod 644 "$(DESTDIR)$(UNITDIR)/lethe.service.tmp"
 	mv -f "$(DESTDIR)$(UNITDIR)/lethe.service.tmp" "$(DESTDIR)$(UNITDIR)/lethe.service"
-	$(INSTALL) -d -m 755 "$(CONFDIR)"
+	@[ -d "$(CONFDIR)" ] || { echo "$(INSTALL) -d -m 755 $(CONFDIR)"; \
+	    $(INSTALL) -d -m 755 "$(CONFDIR)"; }
 	@if [ -e "$(CONFDIR)/lethe.conf" ] || [ -L "$(CONFDIR)/lethe.conf" ]; then \
 		echo "$(CONFDIR)/lethe.conf exists: left alone, new one as lethe.conf.example"; \
 		echo "$(INSTALL) -m 644 conf/lethe.conf $(CONFDIR)/lethe.conf.example"; \

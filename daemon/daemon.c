@@ -1262,6 +1262,8 @@ recover_rotations(struct daemon *d)
 		    f->set->reopen == REOPEN_NONE)
 			continue;
 		recreate_live(f);
+		/* Not sealed before the server has reopened. */
+		f->hook_wait = 1;
 		si = (size_t)(f->set - d->conf->sets);
 		if (!d->rt[si].hook_due)
 			log_info("[%s]: unsealed segments at start: running "
