@@ -62,7 +62,6 @@ $(O)/%.o: daemon/%.c | $(O)
 
 $(LETHE): $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
-	@ln -sf $(O)/lethe lethe
 
 $(O)/test_%: tests/unit/test_%.c tests/unit/t.h $(LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -Idaemon $(ALL_LDFLAGS) -o $@ $< $(LIBOBJS) $(LIBS)
@@ -111,8 +110,8 @@ lint:
 # The config goes in once: over an existing one only lethe.conf.example.
 INSTALL		?= install
 MANS		:= $(wildcard man/*.[1-8])
-UNIT_SED	:= -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
-CONFDIR		:= $(DESTDIR)$(SYSCONFDIR)/lethe
+UNIT_SED	= -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+CONFDIR		= $(DESTDIR)$(SYSCONFDIR)/lethe
 
 install: all
 	$(INSTALL) -D -m 755 $(LETHE) "$(DESTDIR)$(SBINDIR)/lethe"
