@@ -45,6 +45,7 @@ struct setrt {
 	int64_t		 hook_retry_at;
 	int64_t		 hook_backoff;
 	int		 warned_noreopen;
+	int		 warned_live;
 };
 
 struct watch {
@@ -725,15 +726,18 @@ live_step(struct daemon *d, struct mfile *f, int64_t now)
 {
 	struct setrt *rt;
 	struct logset *set = file_set(d, f, &rt);
-	int64_t due;
+	struct policy_plan pl;
 
-	if (f->tp.ff.oldest_full == TIME_NONE || set->reopen == REOPEN_NONE)
-		return INT64_MAX;
-	due = f->tp.ff.oldest_full + set->window - set->mask_early;
-	if (due > now)
-		return due;
-	rt->rotate_now = 1;
-	return now;
+	policy_plan(set, &f->tp.ff, now, &pl);
+	if (pl.actions & ACT_ROTATE) {
+		rt->rotate_now = 1;
+		return now;
+	}
+	if ((pl.actions & ACT_WARN_LIVE) && !rt->warned_live++)
+		log_warnx("\"%s\": the live file holds full addresses past "
+		    "the window and [%s] has no reopen hook to rotate it",
+		    log_esc(f->path), set->name);
+	return pl.next_due;
 }
 
 /* ---- rescans -------------------------------------------------------------- */

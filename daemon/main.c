@@ -2,6 +2,7 @@
  * lethe: the subcommands (check, once, audit, mask, run) and startup.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -283,6 +284,21 @@ once_rewrite(const struct mfile *f, const struct stat *st,
 	return 0;
 }
 
+/*
+ * A rotated file that a process still holds open for writing (a server
+ * that has not reopened yet) is left for a later run.
+ */
+static int
+still_written(const struct mfile *f)
+{
+	if (rotate_has_writer(f->st.st_dev, f->st.st_ino) == 1) {
+		log_info("\"%s\": a process still writes to it; next time",
+		    log_esc(f->path));
+		return 1;
+	}
+	return 0;
+}
+
 static int
 once_file(const struct mfile *f, int64_t now, int dry_run)
 {
@@ -291,20 +307,133 @@ once_file(const struct mfile *f, int64_t now, int dry_run)
 	struct policy_plan pl;
 	struct stat st;
 
+	if (!f->live && still_written(f))
+		return 0;
 	if (scan_file(f, now, &st, &ff, &rs) == -1)
 		return -1;
 	policy_plan(f->set, &ff, now, &pl);
 	log_debug("\"%s\": %s", log_esc(f->path),
 	    policy_actions_str(pl.actions));
-	if (pl.actions & (ACT_WARN_LIVE | ACT_ROTATE))
+	if (pl.actions & ACT_WARN_LIVE)
 		log_warnx("\"%s\": the live file holds full addresses past "
-		    "the window; rotate it (rotate = off in [%s])",
+		    "the window and [%s] has no reopen hook to rotate it",
 		    log_esc(f->path), f->set->name);
 	if (pl.actions & ACT_DELETE)
 		return once_delete(f, dry_run);
 	if (pl.actions & (ACT_MASK | ACT_COMPRESS))
 		return once_rewrite(f, &st, &pl, dry_run);
 	return 0;
+}
+
+/* Run the set's reopen hook and wait for it (a command: 30 s at most). */
+static int
+once_hook(const struct logset *set)
+{
+	const char *why = NULL;
+	pid_t pid;
+	int st, i;
+
+	if (set->reopen == REOPEN_SIGNAL) {
+		if (rotate_hook_signal(set, &why) == 0)
+			return 0;
+		log_warnx("[%s]: reopen hook failed: %s", set->name, why);
+		return -1;
+	}
+	if ((pid = rotate_hook_command(set, &why)) == -1) {
+		log_warnx("[%s]: reopen hook failed: %s", set->name, why);
+		return -1;
+	}
+	for (i = 0; i < 300; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				return 0;
+			log_warnx("[%s]: reopen command failed (status %d)",
+			    set->name, st);
+			return -1;
+		}
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	log_warnx("[%s]: reopen command timed out", set->name);
+	return -1;
+}
+
+/* Should this live file be rotated now?  Sets *stamp for its name. */
+static int
+rotation_due(const struct mfile *f, int64_t now, int64_t *stamp)
+{
+	const struct logset *set = f->set;
+	struct file_facts ff;
+	struct rewrite_stats rs;
+	struct policy_plan pl;
+	struct stat st;
+	int64_t prev;
+
+	*stamp = now;
+	if (set->reopen == REOPEN_NONE || f->st.st_size == 0)
+		return 0;
+	if (set->rotate == ROTATE_SIZE && f->st.st_size >= set->rotate_size)
+		return 1;
+	if (scan_file(f, now, &st, &ff, &rs) == -1)
+		return 0;
+	prev = rotate_prev(set, now);
+	if (ff.first_time != TIME_NONE && prev != INT64_MIN &&
+	    ff.first_time < prev) {
+		*stamp = prev;
+		return 1;
+	}
+	policy_plan(set, &ff, now, &pl);
+	return (pl.actions & ACT_ROTATE) != 0;
+}
+
+/*
+ * once rotates as the daemon would: a live file that spans a rotation
+ * boundary, has grown past its size, or nears the window.  The segment
+ * is left for a later run, after the server has reopened.
+ */
+static int
+once_rotate(struct catalog *cat, struct config *conf, int64_t now,
+    int dry_run)
+{
+	char seg[NAME_MAX + 1];
+	const char *why;
+	struct mfile *f;
+	int64_t stamp;
+	size_t s, i, n;
+	int failed = 0;
+
+	for (s = 0; s < conf->nsets; s++) {
+		for (i = 0, n = 0; i < cat->nfiles; i++) {
+			f = cat->files[i];
+			if (f->set != &conf->sets[s] || !f->live ||
+			    f->refused != NULL || !rotation_due(f, now, &stamp))
+				continue;
+			if (rotate_segment_name(f->dir->fd, f->name, stamp, seg,
+			    sizeof(seg)) == -1) {
+				failed++;
+				continue;
+			}
+			if (dry_run) {
+				printf("would rotate %s -> %s\n",
+				    log_esc(f->path), log_esc(seg));
+				continue;
+			}
+			if (rotate_file(f->dir->fd, f->name, seg, &why) == -1) {
+				log_warn("rotate \"%s\": %s", log_esc(f->path),
+				    why);
+				failed++;
+				continue;
+			}
+			printf("rotate %s -> %s/%s\n", log_esc(f->path),
+			    log_esc(f->dir->path), log_esc(seg));
+			f->refused = "rotated";
+			n++;
+		}
+		if (n > 0 && once_hook(&conf->sets[s]) == -1)
+			failed++;
+	}
+	return failed;
 }
 
 static int
@@ -322,6 +451,7 @@ cmd_once(const struct opts *o)
 		catalog_clean_tmp(&cat);
 		catalog_recover_pairs(&cat);
 	}
+	failed += (size_t)once_rotate(&cat, conf, o->now, o->dry_run);
 	for (i = 0; i < cat.nfiles; i++)
 		if (cat.files[i]->refused == NULL &&
 		    once_file(cat.files[i], o->now, o->dry_run) == -1)

@@ -31,14 +31,25 @@ policy_mask(const struct logset *set, const struct file_facts *ff,
 	if (ff->oldest_full == TIME_NONE)
 		return;
 	due = ff->oldest_full + set->window;
+	if (ff->live && set->reopen != REOPEN_NONE) {
+		/*
+		 * The file a server writes to is never rewritten: rotate it
+		 * mask_early before its oldest full address passes the window,
+		 * so the segment is sealed and masked in time.
+		 */
+		due -= set->mask_early;
+		if (due <= now)
+			pl->actions |= ACT_ROTATE;
+		else
+			policy_due(pl, due);
+		return;
+	}
 	if (due > now) {
 		policy_due(pl, due);
 		return;
 	}
 	if (ff->live) {
-		/* The file a server writes to is never rewritten. */
-		pl->actions |= set->rotate != ROTATE_OFF ? ACT_ROTATE :
-		    ACT_WARN_LIVE;
+		pl->actions |= ACT_WARN_LIVE;	/* and audit reports it */
 		return;
 	}
 	pl->actions |= ACT_MASK;

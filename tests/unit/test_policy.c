@@ -132,8 +132,22 @@ t_live_never_rewritten(void)
 	policy_plan(&s, &f, NOW, &pl);
 	T_EQ_INT(pl.actions, ACT_WARN_LIVE);
 	s.rotate = ROTATE_INTERVAL;
+	s.reopen = REOPEN_SIGNAL;
 	policy_plan(&s, &f, NOW, &pl);
 	T_EQ_INT(pl.actions, ACT_ROTATE);
+	/* rotated mask_early before the window, so masking is never late */
+	f.oldest_full = NOW - 7 * D + H;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_ROTATE);
+	f.oldest_full = NOW - 7 * D + H + 1;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+	T_EQ_INT(pl.next_due, NOW + 1);
+	/* without a reopen hook it may not rotate: a warning at the window */
+	s.reopen = REOPEN_NONE;
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, 0);
+	T_EQ_INT(pl.next_due, NOW + H + 1);
 }
 
 static void
