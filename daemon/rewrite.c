@@ -4,10 +4,12 @@
  * cut-off, and write plain or gzip output into a temp file that then
  * replaces the original (fsio_replace).
  *
- * Memory is constant: a few fixed buffers allocated once per call, a head
- * buffer of LINE_HEAD_MAX for lines that straddle two reads, and spans
- * reused from line to line.  A line longer than LINE_HEAD_MAX has its
- * head scanned and masked and the rest copied through unchanged.
+ * Memory is bounded: a few fixed buffers allocated once per call, a head
+ * buffer for lines that straddle two reads, grown as long lines need up to
+ * LINE_HEAD_MAX (16 MiB, so that fields at the end of a long line, such as
+ * nginx's X-Forwarded-For, are still found), and spans reused from line to
+ * line.  A line longer than LINE_HEAD_MAX has its head scanned and masked
+ * and the rest copied through unchanged.
  */
 #define ZLIB_CONST
 
@@ -29,7 +31,8 @@
 #define DEC_BUF_SIZE	(256 * 1024)	/* inflated input */
 #define OUT_BUF_SIZE	(256 * 1024)	/* output before the sink */
 #define ZOUT_BUF_SIZE	(256 * 1024)	/* deflated output */
-#define LINE_HEAD_MAX	(1024 * 1024)	/* bytes of a line that are scanned */
+#define LINE_HEAD_MIN	(64 * 1024)	/* the head buffer at first */
+#define LINE_HEAD_MAX	(16 * 1024 * 1024) /* bytes of a line that are scanned */
 #define GZIP_LEVEL	6
 #define GZIP_OS_UNIX	3
 
@@ -59,7 +62,8 @@ struct rw {
 	unsigned char	*dec;
 
 	/* line assembly */
-	char		*head;		/* LINE_HEAD_MAX + 1 for the '\n' */
+	char		*head;		/* hcap + 1 for the '\n' */
+	size_t		 hcap;		/* LINE_HEAD_MIN .. LINE_HEAD_MAX */
 	size_t		 hlen;		/* bytes of a partial line in head */
 	int		 overflow;	/* copying the rest of a long line */
 
@@ -101,7 +105,8 @@ rw_init(struct rw *rw, const struct rewrite_opts *opts,
 	rw->outfd = outfd;
 	rw->detect = 1;
 	rw->in = xmalloc(IN_BUF_SIZE);
-	rw->head = xmalloc(LINE_HEAD_MAX + 1);
+	rw->hcap = LINE_HEAD_MIN;
+	rw->head = xmalloc(rw->hcap + 1);
 	if (outfd != -1)
 		rw->out = xmalloc(OUT_BUF_SIZE);
 }
@@ -466,16 +471,23 @@ static int
 rw_gather(struct rw *rw, const char **pp, const char *end, const char *q)
 {
 	const char *p = *pp;
-	size_t take = (size_t)((q != NULL ? q : end) - p);
+	size_t take = (size_t)((q != NULL ? q : end) - p), cap;
 
-	if (take > LINE_HEAD_MAX - rw->hlen) {
+	if (take > rw->hcap - rw->hlen && rw->hcap < LINE_HEAD_MAX) {
+		for (cap = rw->hcap; cap - rw->hlen < take &&
+		    cap < LINE_HEAD_MAX; cap *= 2)
+			;
+		rw->hcap = cap < LINE_HEAD_MAX ? cap : LINE_HEAD_MAX;
+		rw->head = xreallocarray(rw->head, rw->hcap + 1, 1);
+	}
+	if (take > rw->hcap - rw->hlen) {
 		/* Head full: scan it, the rest streams through. */
-		take = LINE_HEAD_MAX - rw->hlen;
+		take = rw->hcap - rw->hlen;
 		memcpy(rw->head + rw->hlen, p, take);
 		*pp = p + take;
 		rw->hlen = 0;
 		rw->overflow = 1;
-		return rw_line(rw, rw->head, LINE_HEAD_MAX, LINE_HEAD_MAX, 1);
+		return rw_line(rw, rw->head, rw->hcap, rw->hcap, 1);
 	}
 	memcpy(rw->head + rw->hlen, p, take);
 	rw->hlen += take;

@@ -77,6 +77,17 @@ line_time(struct tailpos *tp, int64_t t)
 	tp->prev_time = t;
 }
 
+/* The line just read holds a full address. */
+static void
+tail_full(struct tailpos *tp)
+{
+	if (tp->prev_time == TIME_NONE)
+		tp->pending_full = 1;
+	else if (tp->ff.oldest_full == TIME_NONE ||
+	    tp->prev_time < tp->ff.oldest_full)
+		tp->ff.oldest_full = tp->prev_time;
+}
+
 /* Scan one complete line (without its newline). */
 static void
 tail_line(struct tailpos *tp, const struct logset *set, const char *line,
@@ -94,13 +105,8 @@ tail_line(struct tailpos *tp, const struct logset *set, const char *line,
 		if (addr_mask(line + tail_spans.v[i].off, tail_spans.v[i].len,
 		    &set->prefix, m, sizeof(m), &mlen, &full) == -1)
 			full = 0;
-	if (!full)
-		return;
-	if (tp->prev_time == TIME_NONE)
-		tp->pending_full = 1;
-	else if (tp->ff.oldest_full == TIME_NONE ||
-	    tp->prev_time < tp->ff.oldest_full)
-		tp->ff.oldest_full = tp->prev_time;
+	if (full)
+		tail_full(tp);
 }
 
 /*
@@ -125,8 +131,13 @@ tail_chunk(struct tailpos *tp, const struct logset *set, const char *buf,
 		} else if (q == NULL) {
 			if (p != buf || n < TAIL_BUF)
 				break;
-			/* A line longer than our buffer: scan its head. */
+			/*
+			 * A line longer than our buffer: scan its head, and
+			 * count it as holding a full address, since its rest
+			 * may (the rewrite scans much further).
+			 */
 			tail_line(tp, set, p, n);
+			tail_full(tp);
 			tp->long_line = 1;
 			p = end;
 			break;
