@@ -362,7 +362,8 @@ try_seal(struct daemon *d, struct mfile *f, int64_t now)
 	due = f->growth_at + f->set->settle;
 	if (now < due)
 		return due;
-	if (rotate_has_writer(f->st.st_dev, f->st.st_ino) == 1) {
+	if (rotate_has_writer(f->dir->fd, f->name, f->st.st_dev,
+	    f->st.st_ino) == 1) {
 		log_debug("\"%s\": a writer still holds it", log_esc(f->path));
 		f->growth_at = now;
 		return now + f->set->settle;
@@ -1283,6 +1284,8 @@ setup_events(struct daemon *d)
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
 	size_t i;
 
+	/* A broken read lease (rotate.c's writer check) must not kill us. */
+	signal(SIGIO, SIG_IGN);
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	d->ev_timer = evtimer_new(d->base, timer_cb, d);

@@ -485,7 +485,7 @@ int		 rotate_file(int dfd, const char *live, const char *segment,
 		    const char **why);
 int		 rotate_hook_signal(const struct logset *, const char **why);
 pid_t		 rotate_hook_command(const struct logset *, const char **why);
-int		 rotate_has_writer(dev_t, ino_t);
+int		 rotate_has_writer(int dfd, const char *name, dev_t, ino_t);
 
 /* daemon.c */
 struct config	*daemon_load_config(const char *path);

@@ -291,7 +291,8 @@ once_rewrite(const struct mfile *f, const struct stat *st,
 static int
 still_written(const struct mfile *f)
 {
-	if (rotate_has_writer(f->st.st_dev, f->st.st_ino) == 1) {
+	if (rotate_has_writer(f->dir->fd, f->name, f->st.st_dev,
+	    f->st.st_ino) == 1) {
 		log_info("\"%s\": a process still writes to it; next time",
 		    log_esc(f->path));
 		return 1;

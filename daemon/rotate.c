@@ -24,6 +24,8 @@
 
 #define DAY	86400
 
+static int	proc_writer(dev_t, ino_t);
+
 /*
  * The first rotation time after `after`.  Intervals are aligned to the
  * local clock (1h at :00 local, also in zones such as +05:30) through the
@@ -280,11 +282,52 @@ pid_writes(int procfd, const char *pid, dev_t dev, ino_t ino)
 }
 
 /*
- * Does any other process hold (dev, ino) open for writing?  1 yes, 0 no,
- * -1 when /proc does not let us see every process.
+ * Ask the kernel: a read lease is refused (EAGAIN) while anyone holds the
+ * file open for writing.  The lease is dropped at once; SIGIO, which a
+ * lease break would send, is ignored by the daemon.  1 writer, 0 none,
+ * -1 when leases cannot tell (no CAP_LEASE on another's file, a file
+ * system without leases).
+ */
+static int
+lease_writer(int dfd, const char *name, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || st.st_dev != dev || st.st_ino != ino ||
+	    !S_ISREG(st.st_mode))
+		goto out;
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		rc = 0;
+	} else if (errno == EAGAIN)
+		rc = 1;
+out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * Does any other process hold dfd/name (dev, ino) open for writing?
+ * 1 yes, 0 no, -1 cannot tell (no lease, and /proc hides processes).
  */
 int
-rotate_has_writer(dev_t dev, ino_t ino)
+rotate_has_writer(int dfd, const char *name, dev_t dev, ino_t ino)
+{
+	int r;
+
+	if ((r = lease_writer(dfd, name, dev, ino)) != -1)
+		return r;
+	return proc_writer(dev, ino);
+}
+
+/* The same through /proc/PID/fd and fdinfo, where we may read them. */
+static int
+proc_writer(dev_t dev, ino_t ino)
 {
 	struct dirent *de;
 	char self[32];
