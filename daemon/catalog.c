@@ -46,6 +46,17 @@ lethe_stamp_base(const char *name, size_t end)
 	return end - 15;
 }
 
+/* Is name one of lethe's own segments (BASE-YYYYMMDDTHHMMZ[.gz])? */
+int
+catalog_is_segment(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
+		len -= 3;
+	return lethe_stamp_base(name, len) != 0;
+}
+
 size_t
 catalog_rotated_base(const char *name)
 {

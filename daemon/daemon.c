@@ -486,10 +486,11 @@ job_done(struct job *j, void *arg)
 	if (j->kind == JOB_REWRITE)
 		f->state = MF_SEALED;	/* ours, and nobody else's to write */
 	if (j->kind == JOB_REWRITE)
-		log_info("%s \"%s\"%s%s: %llu addresses masked",
+		log_info("%s \"%s\"%s%s%s: %llu addresses masked",
 		    policy_actions_str(j->actions), log_esc(j->path),
-		    j->newname ? " to " : "",
+		    j->newname ? " to \"" : "",
 		    j->newname ? log_esc(j->newname) : "",
+		    j->newname ? "\"" : "",
 		    (unsigned long long)j->stats.addrs_masked);
 	d->urgent = 1;
 	job_free(j);
@@ -736,8 +737,8 @@ live_step(struct daemon *d, struct mfile *f, int64_t now)
 	}
 	if ((pl.actions & ACT_WARN_LIVE) && !rt->warned_live++)
 		log_warnx("\"%s\": the live file holds full addresses past "
-		    "the window and [%s] has no reopen hook to rotate it",
-		    log_esc(f->path), set->name);
+		    "the window and [%s] does not rotate it (rotate = off or "
+		    "no reopen hook)", log_esc(f->path), set->name);
 	return pl.next_due;
 }
 
@@ -1113,6 +1114,11 @@ reload(struct daemon *d)
 		}
 		f->set = &nc->sets[j];
 	}
+	/* A fixed reopen hook is tried at once, not at its next backoff. */
+	for (i = 0; i < nc->nsets; i++) {
+		nrt[i].hook_retry_at = 0;
+		nrt[i].hook_backoff = 0;
+	}
 	d->conf = nc;
 	free(d->rt);
 	d->rt = nrt;
@@ -1206,6 +1212,10 @@ open_state(struct daemon *d)
 	if ((d->state_dfd = fsio_opendir(d->conf->state_dir, &why)) == -1)
 		fatalx("state_dir \"%s\": %s", log_esc(d->conf->state_dir),
 		    why);
+	/* A kill during state_save leaves .catalog.lethe-XXXXXX behind. */
+	if (fsio_clean_tmp(d->state_dfd, NULL, NULL) == -1)
+		log_warn("clean temp files in \"%s\"",
+		    log_esc(d->conf->state_dir));
 	switch (state_load(d->state_dfd, &d->records, &d->nrecords, &err)) {
 	case 0:
 		log_info("catalog: %zu files known", d->nrecords);
@@ -1263,8 +1273,11 @@ recover_rotations(struct daemon *d)
 	for (i = 0; i < d->cat.nfiles; i++) {
 		struct mfile *f = d->cat.files[i];
 
+		/* Only our own segments: others rotate with rotate = off. */
 		if (f->refused != NULL || f->state != MF_SETTLING ||
-		    f->set->reopen == REOPEN_NONE)
+		    f->set->reopen == REOPEN_NONE ||
+		    f->set->rotate == ROTATE_OFF ||
+		    !catalog_is_segment(f->name))
 			continue;
 		recreate_live(f);
 		/* Not sealed before the server has reopened. */

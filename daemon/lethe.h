@@ -418,6 +418,7 @@ struct catalog {
  * BASE-YYYYMMDDTHHMMZ[.gz], BASE.gz), return the length of BASE; else 0.
  */
 size_t		 catalog_rotated_base(const char *name);
+int		 catalog_is_segment(const char *name);
 /*
  * Find every file of every set: the live files the globs match and their
  * rotated siblings.  Refused entries are kept with ->refused set and

@@ -317,8 +317,8 @@ once_file(const struct mfile *f, int64_t now, int dry_run)
 	    policy_actions_str(pl.actions));
 	if (pl.actions & ACT_WARN_LIVE)
 		log_warnx("\"%s\": the live file holds full addresses past "
-		    "the window and [%s] has no reopen hook to rotate it",
-		    log_esc(f->path), f->set->name);
+		    "the window and [%s] does not rotate it (rotate = off or "
+		    "no reopen hook)", log_esc(f->path), f->set->name);
 	if (pl.actions & ACT_DELETE)
 		return once_delete(f, dry_run);
 	if (pl.actions & (ACT_MASK | ACT_COMPRESS))

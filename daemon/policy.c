@@ -31,7 +31,8 @@ policy_mask(const struct logset *set, const struct file_facts *ff,
 	if (ff->oldest_full == TIME_NONE)
 		return;
 	due = ff->oldest_full + set->window;
-	if (ff->live && set->reopen != REOPEN_NONE) {
+	if (ff->live && set->reopen != REOPEN_NONE &&
+	    set->rotate != ROTATE_OFF) {
 		/*
 		 * The file a server writes to is never rewritten: rotate it
 		 * mask_early before its oldest full address passes the window,

@@ -131,8 +131,10 @@ t_live_never_rewritten(void)
 
 	policy_plan(&s, &f, NOW, &pl);
 	T_EQ_INT(pl.actions, ACT_WARN_LIVE);
+	s.reopen = REOPEN_SIGNAL;		/* rotate = off: not ours */
+	policy_plan(&s, &f, NOW, &pl);
+	T_EQ_INT(pl.actions, ACT_WARN_LIVE);
 	s.rotate = ROTATE_INTERVAL;
-	s.reopen = REOPEN_SIGNAL;
 	policy_plan(&s, &f, NOW, &pl);
 	T_EQ_INT(pl.actions, ACT_ROTATE);
 	/* rotated mask_early before the window, so masking is never late */
