@@ -46,6 +46,24 @@ lethe_stamp_base(const char *name, size_t end)
 	return end - 15;
 }
 
+/*
+ * The name a compressed copy of name takes: name + ".gz", or name itself
+ * when it already ends in ".gz" (plain text under a gzip name is
+ * compressed in place, so it keeps its place in the set).  Returns NULL
+ * for "in place", else buf; "" when it does not fit.
+ */
+const char *
+catalog_gz_name(const char *name, char *buf, size_t bufsz)
+{
+	size_t len = strlen(name);
+
+	if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
+		return NULL;
+	if ((size_t)snprintf(buf, bufsz, "%s.gz", name) >= bufsz)
+		return "";
+	return buf;
+}
+
 /* Is name one of lethe's own segments (BASE-YYYYMMDDTHHMMZ[.gz])? */
 int
 catalog_is_segment(const char *name)

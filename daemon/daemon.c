@@ -127,9 +127,12 @@ iso(int64_t t)
 	return b;
 }
 
-/* Read and parse a config file; print its messages; NULL on error. */
+/*
+ * Read and parse a config file; NULL on error.  Its messages go to the log
+ * (the daemon), or plain to stderr as "file:line: message" (commands).
+ */
 struct config *
-daemon_load_config(const char *path)
+daemon_load_config(const char *path, int plain)
 {
 	struct config_msgs msgs;
 	struct config *conf;
@@ -142,8 +145,12 @@ daemon_load_config(const char *path)
 	}
 	memset(&msgs, 0, sizeof(msgs));
 	conf = config_parse(path, text, len, &msgs);
-	for (i = 0; i < msgs.n; i++)
-		log_warnx("%s", msgs.v[i]);
+	for (i = 0; i < msgs.n; i++) {
+		if (plain)
+			fprintf(stderr, "%s\n", msgs.v[i]);
+		else
+			log_warnx("%s", msgs.v[i]);
+	}
 	config_msgs_release(&msgs);
 	free(text);
 	return conf;
@@ -522,6 +529,8 @@ sealed_step(struct daemon *d, struct mfile *f, int64_t now)
 {
 	struct policy_plan pl;
 	struct job *j;
+	char buf[NAME_MAX + 1];
+	const char *gz;
 
 	if (f->job != 0)
 		return INT64_MAX;
@@ -551,7 +560,8 @@ sealed_step(struct daemon *d, struct mfile *f, int64_t now)
 		j->opts.mask_before = pl.mask_before;
 	if ((pl.actions & ACT_COMPRESS) && !f->tp.ff.gzip) {
 		j->opts.compress = 1;
-		xasprintf(&j->newname, "%s.gz", f->name);
+		if ((gz = catalog_gz_name(f->name, buf, sizeof(buf))) != NULL)
+			j->newname = xstrdup(gz);
 	}
 	if (submit(f, j) == -1)
 		return now + BACKOFF_MIN;
@@ -1089,7 +1099,7 @@ reload(struct daemon *d)
 
 	notify_reloading();
 	log_info("reloading \"%s\"", log_esc(d->conf_path));
-	if ((nc = daemon_load_config(d->conf_path)) == NULL) {
+	if ((nc = daemon_load_config(d->conf_path, 0)) == NULL) {
 		log_warnx("reload failed: keeping the running configuration");
 		notify_ready();
 		return;
@@ -1363,7 +1373,7 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 		if (rate != NULL && (d.rate = strtod(rate, NULL)) <= 0)
 			fatalx("LETHE_TEST_CLOCK_RATE: not a positive number");
 	}
-	if ((d.conf = daemon_load_config(conf_path)) == NULL)
+	if ((d.conf = daemon_load_config(conf_path, 0)) == NULL)
 		fatalx("no valid configuration in \"%s\"", log_esc(conf_path));
 	d.rt = xcalloc(d.conf->nsets + 1, sizeof(*d.rt));
 	open_state(&d);

@@ -400,6 +400,7 @@ fsio_tmp_create(int dfd, const char *target, char *tmp, size_t tmpsz)
 
 int
 fsio_replace(int dfd, int tmpfd, const char *tmp, const char *target,
+    int noreplace,
     const struct stat *orig)
 {
 	struct timespec ts[2];
@@ -415,7 +416,8 @@ fsio_replace(int dfd, int tmpfd, const char *tmp, const char *target,
 		goto fail_close_tmp;
 	if (fsio_close(tmpfd) == -1)
 		goto fail_unlink_tmp;
-	if (fsio_renameat(dfd, tmp, target) == -1)
+	if ((noreplace ? fsio_rename_noreplace(dfd, tmp, target) :
+	    fsio_renameat(dfd, tmp, target)) == -1)
 		goto fail_unlink_tmp;
 	/* Renamed: the temp name is gone, nothing left to undo. */
 	return fsio_fsync(dfd);

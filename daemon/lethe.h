@@ -269,11 +269,12 @@ int		 fsio_tmp_create(int dfd, const char *target, char *tmp,
 		    size_t tmpsz);
 /*
  * Finish a temp file: copy owner, group, mode and mtime of orig, fsync,
- * close, rename over target, fsync the directory.  tmpfd is closed in
+ * close, rename over target (noreplace: only if target does not exist,
+ * else EEXIST), fsync the directory.  tmpfd is closed in
  * every case; on failure the temp file is removed.
  */
 int		 fsio_replace(int dfd, int tmpfd, const char *tmp,
-		    const char *target, const struct stat *orig);
+		    const char *target, int noreplace, const struct stat *orig);
 /* Remove every stale ".NAME.lethe-XXXXXX" whose NAME matches keep_cb. */
 int		 fsio_clean_tmp(int dfd, int (*is_ours)(const char *, void *),
 		    void *arg);
@@ -419,6 +420,7 @@ struct catalog {
  */
 size_t		 catalog_rotated_base(const char *name);
 int		 catalog_is_segment(const char *name);
+const char	*catalog_gz_name(const char *name, char *buf, size_t bufsz);
 /*
  * Find every file of every set: the live files the globs match and their
  * rotated siblings.  Refused entries are kept with ->refused set and
@@ -489,7 +491,7 @@ pid_t		 rotate_hook_command(const struct logset *, const char **why);
 int		 rotate_has_writer(int dfd, const char *name, dev_t, ino_t);
 
 /* daemon.c */
-struct config	*daemon_load_config(const char *path);
+struct config	*daemon_load_config(const char *path, int plain);
 int		 daemon_run(const char *conf_path, int have_now, int64_t now);
 
 /* worker.c: one thread for whole-file jobs */

@@ -145,7 +145,7 @@ cmd_check(const struct opts *o)
 	struct catalog cat;
 	int rc;
 
-	if ((conf = daemon_load_config(o->conf)) == NULL)
+	if ((conf = daemon_load_config(o->conf, 1)) == NULL)
 		return 1;
 	rc = catalog_discover(&cat, conf);
 	catalog_release(&cat);
@@ -245,14 +245,13 @@ once_rewrite(const struct mfile *f, const struct stat *st,
 	const char *newname = NULL, *why;
 	int compress = (pl->actions & ACT_COMPRESS) != 0;
 
-	if (compress) {
-		if ((size_t)snprintf(newbuf, sizeof(newbuf), "%s.gz", f->name) >=
-		    sizeof(newbuf)) {
+	if (compress && (newname = catalog_gz_name(f->name, newbuf,
+	    sizeof(newbuf))) != NULL) {
+		if (*newname == '\0') {
 			log_warnx("\"%s\": name too long to compress",
 			    log_esc(f->path));
 			return -1;
 		}
-		newname = newbuf;
 		if (fstatat(f->dir->fd, newname, &tst,
 		    AT_SYMLINK_NOFOLLOW) == 0) {
 			log_warnx("not compressing \"%s\": \"%s\" exists",
@@ -444,7 +443,7 @@ cmd_once(const struct opts *o)
 	struct catalog cat;
 	size_t i, failed = 0;
 
-	if ((conf = daemon_load_config(o->conf)) == NULL)
+	if ((conf = daemon_load_config(o->conf, 1)) == NULL)
 		return 1;
 	if (catalog_discover(&cat, conf) == -1)
 		failed++;
@@ -495,7 +494,7 @@ cmd_audit(const struct opts *o)
 	struct catalog cat;
 	size_t i, bad = 0, clean = 0;
 
-	if ((conf = daemon_load_config(o->conf)) == NULL)
+	if ((conf = daemon_load_config(o->conf, 1)) == NULL)
 		return 1;
 	if (catalog_discover(&cat, conf) == -1)
 		bad++;

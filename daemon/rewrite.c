@@ -694,7 +694,8 @@ rewrite_file(int dfd, const char *name, const char *newname,
 	}
 	rw_release(&rw);
 	/* fsio_replace closes tmpfd and removes tmp on failure. */
-	if (fsio_replace(dfd, tmpfd, tmp, target, &st) == -1) {
+	if (fsio_replace(dfd, tmpfd, tmp, target, newname != NULL,
+	    &st) == -1) {
 		*errstr = rw_syserr("replace");
 		goto fail_close_fd;
 	}

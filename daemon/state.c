@@ -340,7 +340,7 @@ state_save(int dfd, const struct srecord *r, size_t n)
 	st.st_mode = S_IFREG | 0600;
 	clock_gettime(CLOCK_REALTIME, &st.st_mtim);
 	st.st_atim = st.st_mtim;
-	return fsio_replace(dfd, fd, tmp, STATE_NAME, &st);
+	return fsio_replace(dfd, fd, tmp, STATE_NAME, 0, &st);
 }
 
 /*

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Run every end-to-end test (tests/e2e/NN-*.py, NN-*.sh) against $LETHE,
+# each under a timeout; print one line per test, the output of the failed
+# ones, and a total line.  Exit 77 from a test means skipped.
+#   LETHE=/abs/build/lethe sh tests/e2e/run.sh [NAME-PATTERN]
+#   E2E_VERBOSE=1: print the output of passed tests too (notes)
+#   E2E_KEEP=1: keep each test's temp dir
+set -u
+dir=$(dirname "$0")
+if [ -z "${LETHE:-}" ] || [ ! -x "$LETHE" ]; then
+	echo "e2e: LETHE must name the lethe binary (got '${LETHE:-}')"
+	exit 1
+fi
+export LETHE
+export PYTHONDONTWRITEBYTECODE=1
+pat=${1:-}
+p=0; f=0; s=0
+out=$(mktemp) || exit 1
+trap 'rm -f "$out"' EXIT INT TERM
+for t in "$dir"/[0-9][0-9]-*.py "$dir"/[0-9][0-9]-*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t"); name=${name%.*}
+	case $name in *"$pat"*) ;; *) continue ;; esac
+	case $t in
+	*.py) timeout 300 python3 "$t" >"$out" 2>&1 ;;
+	*) timeout 300 sh "$t" >"$out" 2>&1 ;;
+	esac
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "e2e: $name ok"
+		[ -n "${E2E_VERBOSE:-}" ] && sed 's/^/    /' "$out"
+		p=$((p + 1))
+	elif [ $rc -eq 77 ]; then
+		echo "e2e: $name skipped: $(tail -n 1 "$out")"
+		s=$((s + 1))
+	else
+		if [ $rc -eq 124 ]; then
+			echo "(timed out after 300 s)" >>"$out"
+		else
+			echo "(exit $rc)" >>"$out"
+		fi
+		sed 's/^/    /' "$out" | head -n 200
+		echo "e2e: $name FAILED"
+		f=$((f + 1))
+	fi
+done
+[ $s -gt 0 ] && echo "e2e: $s skipped"
+echo "e2e: $p passed, $f failed"
+[ $f -eq 0 ]
