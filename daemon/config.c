@@ -33,6 +33,7 @@ enum sec_kind {
 enum key_id {
 	K_STATE_DIR,
 	K_SWEEP,
+	K_METRICS_FILE,
 	K_LOGS,
 	K_FORMAT,
 	K_ADDRESSES,
@@ -136,6 +137,8 @@ static const struct keydef keys[K_MAX] = {
 	    0, 0, 0, "an absolute path" },
 	[K_SWEEP] = { SEC_GLOBAL, "sweep", p_duration, CF(sweep),
 	    1, HOUR, 0, "a duration from 1s to 1h" },
+	[K_METRICS_FILE] = { SEC_GLOBAL, "metrics_file", p_abspath,
+	    CF(metrics_file), 0, 0, 0, "an absolute path" },
 	[K_LOGS] = { SEC_SET, "logs", p_globs, LF(globs),
 	    0, 0, 1, "absolute paths or globs separated by spaces" },
 	[K_FORMAT] = { SEC_SET, "format", p_format, LF(format_kind),
@@ -1161,5 +1164,6 @@ config_free(struct config *conf)
 	free(conf->sets);
 	free(conf->path);
 	free(conf->state_dir);
+	free(conf->metrics_file);
 	free(conf);
 }

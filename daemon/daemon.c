@@ -46,6 +46,7 @@ struct setrt {
 	int64_t		 hook_backoff;
 	int		 warned_noreopen;
 	int		 warned_live;
+	struct set_metrics m;		/* counters, kept across reloads */
 };
 
 struct watch {
@@ -84,7 +85,7 @@ struct daemon {
 	uint64_t	 wd_usec;
 	struct timespec	 wd_next;
 	int		 stopping;
-	size_t		 errors;
+	struct metrics	 metrics;
 };
 
 static void	daemon_kick(struct daemon *);
@@ -190,6 +191,36 @@ record_of(const struct mfile *f, struct srecord *r)
 	r->oldest_full = f->tp.ff.oldest_full;
 }
 
+/* Per set: files managed and the oldest full address, then the file. */
+static void
+write_metrics(struct daemon *d, int64_t now)
+{
+	struct set_metrics *sm;
+	size_t i;
+
+	sm = xcalloc(d->conf->nsets + 1, sizeof(*sm));
+	for (i = 0; i < d->conf->nsets; i++) {
+		sm[i] = d->rt[i].m;
+		sm[i].files = 0;
+		sm[i].oldest_full = TIME_NONE;
+	}
+	for (i = 0; i < d->cat.nfiles; i++) {
+		const struct mfile *f = d->cat.files[i];
+		struct set_metrics *m;
+
+		if (f->refused != NULL)
+			continue;
+		m = &sm[f->set - d->conf->sets];
+		m->files++;
+		if (f->tp.ff.oldest_full != TIME_NONE &&
+		    (m->oldest_full == TIME_NONE ||
+		    f->tp.ff.oldest_full < m->oldest_full))
+			m->oldest_full = f->tp.ff.oldest_full;
+	}
+	metrics_write(d->conf->metrics_file, d->conf, sm, &d->metrics, now);
+	free(sm);
+}
+
 static void
 catalog_flush(struct daemon *d, int64_t now)
 {
@@ -208,14 +239,17 @@ catalog_flush(struct daemon *d, int64_t now)
 			fstat(f->fd, &f->st);
 		record_of(f, &r[n++]);
 	}
-	if (state_save(d->state_dfd, r, n) == -1)
+	if (state_save(d->state_dfd, r, n) == -1) {
 		log_warn("save the catalog in \"%s\"",
 		    log_esc(d->conf->state_dir));
-	else {
+		d->metrics.errors[ME_CATALOG]++;
+	} else {
 		d->dirty = d->urgent = 0;
 		d->saved_at = now;
 	}
 	free(r);
+	if (d->conf->metrics_file != NULL)
+		write_metrics(d, now);
 }
 
 static const struct srecord *
@@ -307,14 +341,17 @@ follow_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 {
 	struct setrt *rt;
 	struct logset *set = file_set(d, f, &rt);
-	uint64_t before = f->tp.size;
+	uint64_t before = f->tp.size, lines = f->tp.lines;
 	int trunc, r;
 
 	if (f->fd == -1)
 		return;
 	r = tail_read(f->fd, &f->tp, set, budget, &trunc);
+	if (f->tp.lines > lines)
+		rt->m.lines_read += f->tp.lines - lines;
 	if (r == -1) {
 		log_warn("read \"%s\"", log_esc(f->path));
+		d->metrics.errors[ME_READ]++;
 		f->more = 0;
 		return;
 	}
@@ -436,10 +473,32 @@ job_failed(struct daemon *d, struct mfile *f, struct job *j, int64_t now)
 	if (f->backoff > BACKOFF_MAX)
 		f->backoff = BACKOFF_MAX;
 	f->retry_at = now + f->backoff;
-	d->errors++;
+	d->metrics.errors[j->kind == JOB_SCAN ? ME_SCAN : ME_REWRITE]++;
 	log_warnx("%s \"%s\": %s (retry in %llds)", j->kind == JOB_SCAN ?
 	    "scan" : "rewrite", log_esc(j->path), j->err,
 	    (long long)f->backoff);
+}
+
+static void
+job_count(struct daemon *d, const struct mfile *f, const struct job *j,
+    int64_t now)
+{
+	struct set_metrics *m = &d->rt[f->set - d->conf->sets].m;
+
+	m->lines_read += j->stats.lines;
+	if (j->kind == JOB_SCAN)
+		return;
+	m->addrs_masked += j->stats.addrs_masked;
+	m->bytes_in += j->stats.bytes_in;
+	m->bytes_out += j->stats.bytes_out;
+	if (j->actions & ACT_MASK) {
+		m->masked++;
+		d->metrics.last_success[MA_MASK] = now;
+	}
+	if (j->opts.compress) {
+		m->compressed++;
+		d->metrics.last_success[MA_COMPRESS] = now;
+	}
 }
 
 static void
@@ -492,6 +551,7 @@ job_done(struct job *j, void *arg)
 	f->have_facts = 1;
 	if (j->kind == JOB_REWRITE)
 		f->state = MF_SEALED;	/* ours, and nobody else's to write */
+	job_count(d, f, j, now);
 	if (j->kind == JOB_REWRITE)
 		log_info("%s \"%s\"%s%s%s: %llu addresses masked",
 		    policy_actions_str(j->actions), log_esc(j->path),
@@ -513,11 +573,13 @@ delete_file(struct daemon *d, struct mfile *f, int64_t now)
 		f->backoff = f->backoff ? f->backoff * 2 : BACKOFF_MIN;
 		f->retry_at = now + (f->backoff < BACKOFF_MAX ? f->backoff :
 		    BACKOFF_MAX);
-		d->errors++;
+		d->metrics.errors[ME_DELETE]++;
 		return;
 	}
 	log_info("deleted \"%s\": its newest line is past retain",
 	    log_esc(f->path));
+	d->rt[f->set - d->conf->sets].m.deleted++;
+	d->metrics.last_success[MA_DELETE] = now;
 	f->refused = "deleted";
 	d->urgent = 1;
 	d->rescan = 1;
@@ -584,7 +646,7 @@ hook_result(struct daemon *d, size_t si, int ok, const char *why,
 		if (rt->hook_backoff > BACKOFF_MAX)
 			rt->hook_backoff = BACKOFF_MAX;
 		rt->hook_retry_at = now + rt->hook_backoff;
-		d->errors++;
+		d->metrics.errors[ME_HOOK]++;
 		log_warnx("[%s]: reopen hook failed: %s; segments stay "
 		    "unsealed, retry in %llds", set->name, why,
 		    (long long)rt->hook_backoff);
@@ -654,9 +716,11 @@ rotate_set(struct daemon *d, size_t si, int64_t stamp, int64_t now)
 		    sizeof(seg)) == -1 ||
 		    rotate_file(f->dir->fd, f->name, seg, &why) == -1) {
 			log_warn("rotate \"%s\"", log_esc(f->path));
-			d->errors++;
+			d->metrics.errors[ME_ROTATE]++;
 			continue;
 		}
+		rt->m.rotated++;
+		d->metrics.last_success[MA_ROTATE] = now;
 		log_info("rotated \"%s\" to \"%s\"", log_esc(f->path),
 		    log_esc(seg));
 		free(f->name);
@@ -1106,11 +1170,14 @@ reload(struct daemon *d)
 	}
 	nrt = xcalloc(nc->nsets + 1, sizeof(*nrt));
 	for (i = 0; i < nc->nsets; i++)
-		for (j = 0; j < oc->nsets; j++)
-			if (strcmp(nc->sets[i].name, oc->sets[j].name) == 0 &&
-			    nc->sets[i].rotate == oc->sets[j].rotate &&
+		for (j = 0; j < oc->nsets; j++) {
+			if (strcmp(nc->sets[i].name, oc->sets[j].name) != 0)
+				continue;
+			if (nc->sets[i].rotate == oc->sets[j].rotate &&
 			    nc->sets[i].rotate_every == oc->sets[j].rotate_every)
 				nrt[i] = d->rt[j];
+			nrt[i].m = d->rt[j].m;
+		}
 	/* Files move to the new sets by name; then the old config goes. */
 	for (i = 0; i < d->cat.nfiles; i++) {
 		struct mfile *f = d->cat.files[i];
@@ -1386,6 +1453,7 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 		if (d.cat.files[i]->refused == NULL)
 			adopt(&d, d.cat.files[i], clock_now(&d));
 	watch_dirs(&d);
+	d.urgent = 1;		/* the catalog and metrics as found at start */
 	tick(&d);
 	state_records_free(d.records, d.nrecords);
 	d.records = NULL;

@@ -190,6 +190,7 @@ struct config {
 	char		*path;
 	char		*state_dir;
 	int64_t		 sweep;		/* seconds */
+	char		*metrics_file;	/* Prometheus textfile, or NULL */
 	struct logset	*sets;
 	size_t		 nsets;
 };
@@ -357,6 +358,7 @@ struct tailpos {
 	uint32_t	 head_len;
 	int		 long_line;	/* skipping the rest of a long line */
 	int		 pending_full;	/* full address before any time */
+	uint64_t	 lines;		/* lines read (metrics) */
 	int64_t		 prev_time;	/* time of the last line read */
 	struct file_facts ff;
 };
@@ -528,5 +530,50 @@ int		 worker_busy(void);
 int		 worker_submit(struct job *);
 void		 worker_stop(void);
 void		 job_free(struct job *);
+
+/* metrics.c: Prometheus textfile */
+enum metric_action {
+	MA_ROTATE,
+	MA_COMPRESS,
+	MA_MASK,
+	MA_DELETE,
+	MA_MAX
+};
+
+enum metric_error {
+	ME_READ,
+	ME_SCAN,
+	ME_REWRITE,
+	ME_DELETE,
+	ME_ROTATE,
+	ME_HOOK,
+	ME_CATALOG,
+	ME_MAX
+};
+
+struct set_metrics {
+	uint64_t	 lines_read;
+	uint64_t	 addrs_masked;
+	uint64_t	 rotated;
+	uint64_t	 compressed;
+	uint64_t	 masked;
+	uint64_t	 deleted;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 files;		/* filled in when written */
+	int64_t		 oldest_full;	/* filled in when written */
+};
+
+struct metrics {
+	uint64_t	 errors[ME_MAX];
+	int64_t		 last_success[MA_MAX];
+};
+
+void		 metrics_render(const struct config *,
+		    const struct set_metrics *, const struct metrics *,
+		    int64_t now, char **, size_t *);
+int		 metrics_write(const char *path, const struct config *,
+		    const struct set_metrics *, const struct metrics *,
+		    int64_t now);
 
 #endif /* LETHE_H */

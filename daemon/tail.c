@@ -98,6 +98,7 @@ tail_line(struct tailpos *tp, const struct logset *set, const char *line,
 	int64_t t;
 	int full = 0;
 
+	tp->lines++;
 	format_scan(set->format, line, len, &tail_spans, &t);
 	if (t != TIME_NONE)
 		line_time(tp, t);
