@@ -29,6 +29,7 @@ struct opts {
 	const char	*format;
 	const char	*addresses;
 	const char	*regex;
+	const char	*output;
 };
 
 enum {
@@ -39,6 +40,7 @@ enum {
 	OPT_FORMAT,
 	OPT_ADDRESSES,
 	OPT_REGEX,
+	OPT_OUTPUT,
 };
 
 static const struct option longopts[] = {
@@ -53,6 +55,7 @@ static const struct option longopts[] = {
 	{ "format",	 required_argument, NULL, OPT_FORMAT },
 	{ "addresses",	 required_argument, NULL, OPT_ADDRESSES },
 	{ "regex",	 required_argument, NULL, OPT_REGEX },
+	{ "output",	 required_argument, NULL, OPT_OUTPUT },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -66,8 +69,8 @@ usage(int status)
 	    "  once [--dry-run]    do every action due now, then exit\n"
 	    "  audit               list full addresses past the window\n"
 	    "  mask [--format F] [--ipv4-prefix N] [--ipv6-prefix N]\n"
-	    "       [--addresses LIST] [--regex RE]\n"
-	    "                      mask stdin to stdout\n"
+	    "       [--addresses LIST] [--regex RE] [--output FILE]\n"
+	    "                      mask stdin to stdout (or append to FILE)\n"
 	    "TIME: ISO 8601 (2026-11-29T12:00:00Z), epoch seconds, or\n"
 	    "+DURATION / -DURATION from the real clock (+8d)\n"
 	    "default config: %s\n", LETHE_CONF);
@@ -128,6 +131,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FORMAT: o->format = optarg; break;
 		case OPT_ADDRESSES: o->addresses = optarg; break;
 		case OPT_REGEX: o->regex = optarg; break;
+		case OPT_OUTPUT: o->output = optarg; break;
 		default: usage(1);
 		}
 	}
@@ -511,6 +515,24 @@ cmd_audit(const struct opts *o)
 	return bad ? 1 : 0;
 }
 
+/*
+ * Where mask writes: standard output, or --output FILE, appended to (the
+ * Apache piped-log set-up, where the logger's own stdout goes nowhere).
+ */
+static int
+mask_output(const char *path)
+{
+	int fd;
+
+	if (path == NULL)
+		return STDOUT_FILENO;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd == -1)
+		fatal("open \"%s\"", log_esc(path));
+	return fd;
+}
+
 static int
 cmd_mask(const struct opts *o)
 {
@@ -521,7 +543,7 @@ cmd_mask(const struct opts *o)
 	size_t nfields = 0;
 	const char *errstr;
 	struct stat st;
-	int rc, flush;
+	int rc, flush, out;
 
 	if (format_kind_parse(o->format, &kind) == -1)
 		fatalx("unknown format \"%s\"", log_esc(o->format));
@@ -536,11 +558,28 @@ cmd_mask(const struct opts *o)
 		fatalx("format %s: %s", o->format, errstr);
 	prefix.v4 = o->v4_prefix;
 	prefix.v6 = o->v6_prefix;
-	flush = fstat(STDOUT_FILENO, &st) == -1 || !S_ISREG(st.st_mode);
-	rc = rewrite_stream(STDIN_FILENO, STDOUT_FILENO, fmt, &prefix, flush,
-	    &errstr);
+	out = mask_output(o->output);
+	/*
+	 * Fed by a pipe (a web server's piped log), every line goes out as
+	 * soon as it is complete, and TERM and HUP do not stop us: Apache
+	 * sends TERM to its loggers at every restart while its old children
+	 * still write, so we read on to the end of the pipe.
+	 */
+	flush = o->output != NULL ||
+	    fstat(STDIN_FILENO, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    fstat(out, &st) == -1 || !S_ISREG(st.st_mode);
+	if (fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+	    S_ISSOCK(st.st_mode))) {
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+	}
+	rc = rewrite_stream(STDIN_FILENO, out, fmt, &prefix, flush, &errstr);
 	if (rc == -1)
 		log_warnx("mask: %s", errstr);
+	if (out != STDOUT_FILENO && close(out) == -1 && rc == 0) {
+		log_warn("close \"%s\"", log_esc(o->output));
+		rc = -1;
+	}
 	format_free(fmt);
 	free(list);
 	return rc == -1 ? 1 : 0;
