@@ -167,4 +167,48 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz lethe
 
+# deb: the Debian package (debian/), built by dpkg-buildpackage -us -uc -b in
+# a temporary copy of the tree (dpkg-buildpackage writes its results beside
+# the tree it builds, and "debian/rules clean" runs "make clean"): the files
+# git tracks or would track (the whole tree but build dirs without .git).
+# The .deb files go in $(O)/, and their paths are printed; then lintian (when
+# installed) checks them and fails the target on errors (with TMPDIR in the
+# temporary directory: lintian leaves files behind in it).  Installs missing
+# build dependencies with apt-get (as root).
+.PHONY: deb
+deb:
+	@if ! command -v dpkg-buildpackage >/dev/null 2>&1 || \
+	    ! dpkg-checkbuilddeps debian/control >/dev/null 2>&1; then \
+		need="build-essential dpkg-dev debhelper libevent-dev libpcre2-dev zlib1g-dev pkg-config"; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "deb: missing build dependencies: apt-get install $$need (as root)" >&2; \
+			exit 1; \
+		fi; \
+		echo "deb: apt-get install $$need"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get -o DPkg::Lock::Timeout=300 install -y -q $$need || \
+		{ apt-get -o DPkg::Lock::Timeout=300 update -q && \
+		  apt-get -o DPkg::Lock::Timeout=300 install -y -q $$need; } || exit 1; \
+	fi
+	@set -e; t=$$(mktemp -d); trap 'rm -rf "$$t"' EXIT; trap 'exit 1' INT TERM; \
+	mkdir "$$t/lethe"; \
+	if [ -d .git ] && command -v git >/dev/null 2>&1; then \
+		git ls-files --cached --others --exclude-standard | \
+		while IFS= read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done | \
+		tar -cf - --verbatim-files-from -T - | tar -xf - -C "$$t/lethe"; \
+	else \
+		tar -cf - --exclude=./.git --exclude='./build*' --exclude=./demo \
+		    --exclude=./lethe --exclude='*.o' --exclude='*.d' \
+		    --exclude=__pycache__ . | tar -xf - -C "$$t/lethe"; \
+	fi; \
+	echo "deb: dpkg-buildpackage -us -uc -b in $$t/lethe"; \
+	(cd "$$t/lethe" && dpkg-buildpackage -us -uc -b); \
+	mkdir -p "$(O)"; \
+	for f in "$$t"/*.deb; do \
+		cp "$$f" "$(O)/"; echo "deb: $(O)/$${f##*/}"; \
+	done; \
+	if command -v lintian >/dev/null 2>&1; then \
+		echo "deb: lintian"; TMPDIR="$$t" lintian "$$t"/lethe_*.changes; \
+	fi
+
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

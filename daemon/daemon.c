@@ -1440,8 +1440,12 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 		if (rate != NULL && (d.rate = strtod(rate, NULL)) <= 0)
 			fatalx("LETHE_TEST_CLOCK_RATE: not a positive number");
 	}
-	if ((d.conf = daemon_load_config(conf_path, 0)) == NULL)
-		fatalx("no valid configuration in \"%s\"", log_esc(conf_path));
+	if ((d.conf = daemon_load_config(conf_path, 0)) == NULL) {
+		/* EX_CONFIG: the unit does not restart us in a loop for it. */
+		log_warnx("no valid configuration in \"%s\"",
+		    log_esc(conf_path));
+		exit(78);
+	}
 	d.rt = xcalloc(d.conf->nsets + 1, sizeof(*d.rt));
 	open_state(&d);
 	setup_events(&d);
