@@ -1005,8 +1005,8 @@ check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
 		    fmt_rotate(ls, buf, sizeof(buf)),
 		    si->keyline[K_ROTATE] != 0 ? "" : " (the default)");
 	if (ls->rotate == ROTATE_OFF && ls->reopen != REOPEN_NONE)
-		emit(p, si->keyline[K_REOPEN], 1, "reopen is not used with "
-		    "rotate = off");
+		emit(p, si->keyline[K_REOPEN], 1, "with rotate = off, reopen "
+		    "is used only by rotations asked for with SIGUSR1");
 }
 
 static void

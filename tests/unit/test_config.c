@@ -702,7 +702,8 @@ t_warnings(void)
 		    "t.conf:5: warning: window = 23h59m is outside 1d..30d",
 		    NULL } },
 		{ SET "rotate = off\n", {
-		    "t.conf:4: warning: reopen is not used with rotate = off",
+		    "t.conf:4: warning: with rotate = off, reopen is used only by "
+		    "rotations asked for with SIGUSR1",
 		    NULL } },
 		/* A warning does not hide the errors of the same file. */
 		{ SET "ipv4_prefix = 30\nwindow = 0\n", {
