@@ -393,9 +393,12 @@ try_seal(struct daemon *d, struct mfile *f, int64_t now)
 
 	if (f->hook_wait)
 		return INT64_MAX;
-	if (f->fd != -1)
-		follow_step(d, f, now, SIZE_MAX);
-	else if (fstatat(f->dir->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (f->fd != -1) {
+		/* Read to its end first, a budget at a time. */
+		follow_step(d, f, now, TAIL_BUDGET);
+		if (f->more)
+			return now;
+	} else if (fstatat(f->dir->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    (st.st_size != f->st.st_size ||
 	    st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec ||
 	    st.st_mtime != f->st.st_mtime)) {
@@ -709,7 +712,7 @@ rotate_set(struct daemon *d, size_t si, int64_t stamp, int64_t now)
 		if (f->set != set || f->state != MF_LIVE ||
 		    f->refused != NULL)
 			continue;
-		follow_step(d, f, now, SIZE_MAX);
+		follow_step(d, f, now, 0);	/* its size; read later */
 		if (f->tp.size == 0)
 			continue;	/* nothing to rotate */
 		if (rotate_segment_name(f->dir->fd, f->name, stamp, seg,
