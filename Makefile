@@ -91,6 +91,7 @@ deps:
 
 unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
+	@python3 tests/unit/addr_equiv.py $(O)/test_addr --cases tests/unit/addr_cases.txt
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/fuzz/replay.sh $(O)
@@ -104,6 +105,25 @@ test: deps
 
 fuzz: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# fault: lethe with the fault seam of daemon/fsio.c (LETHE_FAULT, never in
+# a normal build) as build-fault/lethe, for tests/e2e/78-faults.py.
+.PHONY: fault
+fault:
+	@$(MAKE) --no-print-directory O=build-fault \
+	    CFLAGS='$(CFLAGS) -DLETHE_FAULT_SEAM' all
+
+# check-long: the long runs (.ci/run calls it after make test): every
+# libFuzzer target for FUZZ_SECONDS (default 60) each, the masking
+# equivalence over 200,000 random addresses, and the daemon's soak over
+# 2,000 simulated hours (tests/long/soak.py).  About 8 minutes.
+.PHONY: check-long
+check-long: deps
+	@LETHE_EXTRA_DEPS=clang sh tests/deps.sh
+	@$(MAKE) --no-print-directory all $(O)/test_addr
+	@$(MAKE) --no-print-directory fuzz
+	@python3 tests/unit/addr_equiv.py $(O)/test_addr -n 200000
+	@LETHE=$(abspath $(LETHE)) python3 tests/long/soak.py
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -85,6 +85,9 @@ struct daemon {
 	uint64_t	 wd_usec;
 	struct timespec	 wd_next;
 	int		 stopping;
+	int		 recover_pairs;	/* a compress failed after its rename? */
+	int64_t		 rescan_at;	/* a failed rescan is retried then */
+	int		 save_failing;	/* the catalog could not be saved */
 	struct metrics	 metrics;
 };
 
@@ -240,10 +243,18 @@ catalog_flush(struct daemon *d, int64_t now)
 		record_of(f, &r[n++]);
 	}
 	if (state_save(d->state_dfd, r, n) == -1) {
-		log_warn("save the catalog in \"%s\"",
-		    log_esc(d->conf->state_dir));
+		/* Once per streak (a full disk); retried at the next sweep. */
+		if (!d->save_failing++)
+			log_warn("save the catalog in \"%s\"",
+			    log_esc(d->conf->state_dir));
 		d->metrics.errors[ME_CATALOG]++;
+		d->urgent = 0;
+		d->saved_at = now;
 	} else {
+		if (d->save_failing)
+			log_info("catalog saved again after %d failures",
+			    d->save_failing);
+		d->save_failing = 0;
 		d->dirty = d->urgent = 0;
 		d->saved_at = now;
 	}
@@ -477,6 +488,9 @@ job_failed(struct daemon *d, struct mfile *f, struct job *j, int64_t now)
 		f->backoff = BACKOFF_MAX;
 	f->retry_at = now + f->backoff;
 	d->metrics.errors[j->kind == JOB_SCAN ? ME_SCAN : ME_REWRITE]++;
+	/* The rename to NAME.gz may have happened: NAME beside it is ours. */
+	if (j->newname != NULL)
+		d->recover_pairs = 1;
 	log_warnx("%s \"%s\": %s (retry in %llds)", j->kind == JOB_SCAN ?
 	    "scan" : "rewrite", log_esc(j->path), j->err,
 	    (long long)f->backoff);
@@ -908,6 +922,23 @@ watch_dirs(struct daemon *d)
 	}
 }
 
+/* Did a directory that old had open fail to open in nc? */
+static int
+lost_dir(const struct catalog *old, const struct catalog *nc)
+{
+	size_t i, j;
+
+	for (i = 0; i < nc->ndirs; i++) {
+		if (nc->dirs[i]->fd != -1)
+			continue;
+		for (j = 0; j < old->ndirs; j++)
+			if (old->dirs[j]->fd != -1 &&
+			    strcmp(old->dirs[j]->path, nc->dirs[i]->path) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 /* Find the files again and carry what we know of each over. */
 static void
 rescan(struct daemon *d, int64_t now)
@@ -917,7 +948,15 @@ rescan(struct daemon *d, int64_t now)
 	size_t i;
 
 	d->rescan = 0;
-	catalog_discover(&nc, d->conf);
+	if (catalog_discover(&nc, d->conf) == -1 && lost_dir(&old, &nc)) {
+		/* A directory we had cannot be opened now: keep its files. */
+		log_warnx("rescan failed: keeping the files known, retry in "
+		    "%ds", BACKOFF_MIN);
+		catalog_release(&nc);
+		d->rescan_at = now + BACKOFF_MIN;
+		return;
+	}
+	d->rescan_at = 0;
 	for (i = 0; i < nc.nfiles; i++) {
 		if (nc.files[i]->refused != NULL)
 			continue;
@@ -1012,6 +1051,17 @@ tick(struct daemon *d)
 	if (d->stopping)
 		return;
 	watchdog(d);
+	if (d->rescan_at != 0) {
+		if (now >= d->rescan_at)
+			d->rescan = 1;
+		else
+			next = EARLIER(next, d->rescan_at);
+	}
+	if (d->recover_pairs && !worker_busy()) {
+		d->recover_pairs = 0;
+		if (catalog_recover_pairs(&d->cat) > 0)
+			d->rescan = 1;
+	}
 	if (d->rescan)
 		rescan(d, now);
 	for (i = 0; i < d->cat.nfiles; i++) {
@@ -1315,9 +1365,9 @@ static void
 recreate_live(const struct mfile *seg)
 {
 	char live[NAME_MAX + 1];
+	const char *why = NULL;
 	struct stat st;
 	size_t blen = catalog_rotated_base(seg->name);
-	int fd;
 
 	if (blen == 0 || blen >= sizeof(live))
 		return;
@@ -1326,15 +1376,12 @@ recreate_live(const struct mfile *seg)
 	if (fstatat(seg->dir->fd, live, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    errno != ENOENT)
 		return;
-	fd = openat(seg->dir->fd, live, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
+	if (fsio_create_like(seg->dir->fd, live, &seg->st, &why) == -1) {
+		if (errno != EEXIST)
+			log_warn("create \"%s/%s\": %s",
+			    log_esc(seg->dir->path), log_esc(live), why);
 		return;
-	if (fchown(fd, seg->st.st_uid, seg->st.st_gid) == -1 ||
-	    fchmod(fd, seg->st.st_mode & 07777) == -1)
-		log_warn("owner or mode of new \"%s/%s\"",
-		    log_esc(seg->dir->path), log_esc(live));
-	fsio_close(fd);
+	}
 	log_info("created \"%s/%s\" again", log_esc(seg->dir->path),
 	    log_esc(live));
 }

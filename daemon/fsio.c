@@ -5,8 +5,8 @@
  * read/write/close that handle EINTR and short writes.
  *
  * Each system call is made in exactly one place (the sys_* wrappers and
- * the exported fsio_read ... fsio_renameat), so a test-only fault seam can
- * later make the Nth call of a kind fail.
+ * the exported fsio_read ... fsio_renameat), so that the fault seam (test
+ * builds only: -DLETHE_FAULT_SEAM) can make the Nth call of a kind fail.
  */
 #include <sys/types.h>
 #include <sys/random.h>
@@ -25,11 +25,138 @@
 
 #include "lethe.h"
 
+#ifdef LETHE_FAULT_SEAM
+#include <pthread.h>
+#endif
+
 #define TMP_RAND_LEN	6	/* random characters after FSIO_TMP_TAG */
 #define TMP_TRIES	100	/* names tried before giving up on EEXIST */
 
 static const char tmp_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/*
+ * The fault seam, compiled into test builds only (make fault).  The
+ * environment says what fails:
+ *
+ *	LETHE_FAULT="OP:N:ERRNO"	the Nth call of OP fails with ERRNO
+ *	LETHE_FAULT="OP:N+:ERRNO"	the Nth call and every later one
+ *	LETHE_FAULT_COUNT=PATH		at exit, write "OP COUNT" per line
+ *
+ * OP is open, read, write, fsync, rename, unlink, close, or any (calls of
+ * every kind counted together); N counts from 1; ERRNO is EIO, ENOSPC,
+ * EINTR, EAGAIN, EACCES or EROFS.  Where the wrapper retries (EINTR, and
+ * EAGAIN on a read or write) the retry path is what a fault exercises.
+ * An injected close closes the descriptor all the same, as Linux does.
+ * Calls are counted atomically: the daemon's worker thread counts too.
+ */
+#ifdef LETHE_FAULT_SEAM
+enum fault_op {
+	FOP_OPEN,
+	FOP_READ,
+	FOP_WRITE,
+	FOP_FSYNC,
+	FOP_RENAME,
+	FOP_UNLINK,
+	FOP_CLOSE,
+	FOP_ANY,		/* not a call: the LETHE_FAULT "any" */
+};
+
+static const char *const fault_ops[] = {
+	"open", "read", "write", "fsync", "rename", "unlink", "close", "any",
+};
+
+static const struct {
+	const char	*name;
+	int		 no;
+} fault_errnos[] = {
+	{ "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EINTR", EINTR },
+	{ "EAGAIN", EAGAIN }, { "EACCES", EACCES }, { "EROFS", EROFS },
+};
+
+static pthread_once_t	 fault_once = PTHREAD_ONCE_INIT;
+static int		 fault_op = -1;		/* -1: no fault armed */
+static unsigned long	 fault_nth;
+static int		 fault_sticky;		/* N+: and every later call */
+static int		 fault_errno;
+static unsigned long	 fault_calls[FOP_ANY + 1];
+static unsigned long	 fault_fired;
+static const char	*fault_count_path;
+
+static void
+fault_report(void)
+{
+	FILE *fp;
+	int i;
+
+	if ((fp = fopen(fault_count_path, "w")) == NULL)
+		return;
+	for (i = 0; i <= FOP_ANY; i++)
+		fprintf(fp, "%s %lu\n", fault_ops[i],
+		    __atomic_load_n(&fault_calls[i], __ATOMIC_SEQ_CST));
+	fprintf(fp, "fired %lu\n",
+	    __atomic_load_n(&fault_fired, __ATOMIC_SEQ_CST));
+	(void)fclose(fp);
+}
+
+static void
+fault_init(void)
+{
+	const char *spec = getenv("LETHE_FAULT"), *errstr;
+	char op[16], n[32], en[16];
+	size_t i, len;
+
+	fault_count_path = getenv("LETHE_FAULT_COUNT");
+	if (fault_count_path != NULL && *fault_count_path != '\0')
+		atexit(fault_report);
+	if (spec == NULL || *spec == '\0')
+		return;
+	if (sscanf(spec, "%15[a-z]:%31[0-9+]:%15[A-Z]", op, n, en) != 3)
+		fatalx("LETHE_FAULT \"%s\": not OP:N:ERRNO", log_esc(spec));
+	for (i = 0; i <= FOP_ANY; i++)
+		if (strcmp(op, fault_ops[i]) == 0)
+			fault_op = (int)i;
+	len = strlen(n);
+	if (len > 0 && n[len - 1] == '+') {
+		fault_sticky = 1;
+		n[len - 1] = '\0';
+	}
+	fault_nth = (unsigned long)strtonum(n, 1, LONG_MAX, &errstr);
+	for (i = 0; i < sizeof(fault_errnos) / sizeof(fault_errnos[0]); i++)
+		if (strcmp(en, fault_errnos[i].name) == 0)
+			fault_errno = fault_errnos[i].no;
+	if (fault_op == -1 || errstr != NULL || fault_errno == 0)
+		fatalx("LETHE_FAULT \"%s\": unknown operation, count or "
+		    "errno", log_esc(spec));
+}
+
+/* Count a call of op; 1 (errno set) when it is the one to fail. */
+static int
+fault_hit(enum fault_op op)
+{
+	unsigned long k, all;
+
+	(void)pthread_once(&fault_once, fault_init);
+	k = __atomic_add_fetch(&fault_calls[op], 1, __ATOMIC_SEQ_CST);
+	all = __atomic_add_fetch(&fault_calls[FOP_ANY], 1, __ATOMIC_SEQ_CST);
+	if (fault_op == -1)
+		return 0;
+	if (fault_op == FOP_ANY)
+		k = all;
+	else if (fault_op != (int)op)
+		return 0;
+	if (k != fault_nth && !(fault_sticky && k > fault_nth))
+		return 0;
+	if (__atomic_add_fetch(&fault_fired, 1, __ATOMIC_SEQ_CST) == 1)
+		log_warnx("fault seam: %s call %lu fails with %s",
+		    fault_ops[op], k, strerror(fault_errno));
+	errno = fault_errno;
+	return 1;
+}
+#define FAULT(op)	fault_hit(op)
+#else
+#define FAULT(op)	0
+#endif
 
 static int
 sys_openat(int dfd, const char *name, int flags, mode_t mode)
@@ -37,7 +164,7 @@ sys_openat(int dfd, const char *name, int flags, mode_t mode)
 	int fd;
 
 	do
-		fd = openat(dfd, name, flags, mode);
+		fd = FAULT(FOP_OPEN) ? -1 : openat(dfd, name, flags, mode);
 	while (fd == -1 && errno == EINTR);
 	return fd;
 }
@@ -106,7 +233,18 @@ fsio_read(int fd, void *buf, size_t len)
 	ssize_t n;
 
 	do
-		n = read(fd, buf, len);
+		n = FAULT(FOP_READ) ? -1 : read(fd, buf, len);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+ssize_t
+fsio_pread(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = FAULT(FOP_READ) ? -1 : pread(fd, buf, len, off);
 	while (n == -1 && errno == EINTR);
 	return n;
 }
@@ -132,7 +270,7 @@ fsio_write_all(int fd, const void *buf, size_t len)
 	ssize_t n;
 
 	while (len > 0) {
-		n = write(fd, p, len);
+		n = FAULT(FOP_WRITE) ? -1 : write(fd, p, len);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -156,7 +294,7 @@ fsio_fsync(int fd)
 	int r;
 
 	do
-		r = fsync(fd);
+		r = FAULT(FOP_FSYNC) ? -1 : fsync(fd);
 	while (r == -1 && errno == EINTR);
 	return r;
 }
@@ -170,7 +308,13 @@ fsio_fsync(int fd)
 int
 fsio_close(int fd)
 {
-	if (close(fd) == -1 && errno != EINTR)
+	int r;
+
+	r = close(fd);
+	/* Injected: the descriptor is closed all the same, as on Linux. */
+	if (FAULT(FOP_CLOSE))
+		r = -1;
+	if (r == -1 && errno != EINTR)
 		return -1;
 	return 0;
 }
@@ -181,7 +325,7 @@ fsio_unlinkat(int dfd, const char *name)
 	int r;
 
 	do
-		r = unlinkat(dfd, name, 0);
+		r = FAULT(FOP_UNLINK) ? -1 : unlinkat(dfd, name, 0);
 	while (r == -1 && errno == EINTR);
 	return r;
 }
@@ -192,7 +336,7 @@ fsio_renameat(int dfd, const char *from, const char *to)
 	int r;
 
 	do
-		r = renameat(dfd, from, dfd, to);
+		r = FAULT(FOP_RENAME) ? -1 : renameat(dfd, from, dfd, to);
 	while (r == -1 && errno == EINTR);
 	return r;
 }
@@ -208,7 +352,8 @@ fsio_rename_noreplace(int dfd, const char *from, const char *to)
 	int r;
 
 	do
-		r = renameat2(dfd, from, dfd, to, RENAME_NOREPLACE);
+		r = FAULT(FOP_RENAME) ? -1 :
+		    renameat2(dfd, from, dfd, to, RENAME_NOREPLACE);
 	while (r == -1 && errno == EINTR);
 	if (r == 0 || (errno != EINVAL && errno != ENOSYS))
 		return r;
@@ -228,6 +373,39 @@ close_keep_errno(int fd)
 
 	(void)fsio_close(fd);
 	errno = saved;
+}
+
+int
+fsio_create_like(int dfd, const char *name, const struct stat *like,
+    const char **why)
+{
+	const char *first = NULL;
+	int fd, saved = 0;
+
+	fd = sys_openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd == -1) {
+		*why = "create";
+		return -1;
+	}
+	/* Owner first: fchown clears set-id bits that fchmod then sets. */
+	if (sys_fchown(fd, like->st_uid, like->st_gid) == -1) {
+		first = "chown";
+		saved = errno;
+	}
+	if (sys_fchmod(fd, like->st_mode & 07777) == -1 && first == NULL) {
+		first = "chmod";
+		saved = errno;
+	}
+	if (fsio_close(fd) == -1 && first == NULL) {
+		first = "close";
+		saved = errno;
+	}
+	if (first == NULL)
+		return 0;
+	*why = first;
+	errno = saved;
+	return -1;
 }
 
 int
@@ -506,7 +684,8 @@ fsio_read_file(const char *path, size_t max, char **buf, size_t *len)
 	size_t got = 0;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	if ((fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY,
+	    0)) == -1)
 		return -1;
 	b = xmalloc(max + 1);
 	while (got <= max && (n = fsio_read(fd, b + got, max + 1 - got)) > 0)

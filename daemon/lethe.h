@@ -280,6 +280,7 @@ int		 fsio_replace(int dfd, int tmpfd, const char *tmp,
 int		 fsio_clean_tmp(int dfd, int (*is_ours)(const char *, void *),
 		    void *arg);
 ssize_t		 fsio_read(int fd, void *, size_t);
+ssize_t		 fsio_pread(int fd, void *, size_t, off_t);
 int		 fsio_write_all(int fd, const void *, size_t);
 int		 fsio_fsync(int fd);
 int		 fsio_close(int fd);
@@ -289,6 +290,14 @@ int		 fsio_read_file(const char *path, size_t max, char **buf,
 		    size_t *len);
 /* renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace. */
 int		 fsio_rename_noreplace(int dfd, const char *from, const char *to);
+/*
+ * Create dfd/name, which must not exist (EEXIST), with the owner, group
+ * and mode of *like (a rotated file's successor).  Returns 0, or -1 with
+ * errno and *why naming the step that failed ("create", "chown",
+ * "chmod", "close"); after "create" the file exists all the same.
+ */
+int		 fsio_create_like(int dfd, const char *name,
+		    const struct stat *like, const char **why);
 
 /* rewrite.c */
 /* Options of one pass over a file. */

@@ -125,7 +125,7 @@ rotate_file(int dfd, const char *live, const char *segment,
     const char **why)
 {
 	struct stat st;
-	int fd;
+	const char *step;
 
 	if (fstatat(dfd, live, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		*why = "stat of the live file failed";
@@ -139,19 +139,9 @@ rotate_file(int dfd, const char *live, const char *segment,
 		*why = "rename failed";
 		return -1;
 	}
-	fd = openat(dfd, live, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1) {
-		/* Someone made it already: theirs to keep. */
-		if (errno != EEXIST)
-			log_warn("create new \"%s\"", log_esc(live));
-	} else {
-		if (fchown(fd, st.st_uid, st.st_gid) == -1)
-			log_warn("chown new \"%s\"", log_esc(live));
-		if (fchmod(fd, st.st_mode & 07777) == -1)
-			log_warn("chmod new \"%s\"", log_esc(live));
-		fsio_close(fd);
-	}
+	/* EEXIST: someone made it already, theirs to keep. */
+	if (fsio_create_like(dfd, live, &st, &step) == -1 && errno != EEXIST)
+		log_warn("%s new \"%s\"", step, log_esc(live));
 	if (fsio_fsync(dfd) == -1)
 		log_warn("fsync directory after rotating \"%s\"",
 		    log_esc(live));
