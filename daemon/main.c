@@ -184,7 +184,11 @@ scan_file(const struct mfile *f, int64_t now, struct stat *st,
 	int fd, rc;
 
 	if ((fd = fsio_openat_file(f->dir->fd, f->name, st, &why)) == -1) {
-		log_warnx("\"%s\": %s", log_esc(f->path), why);
+		/* Gone since discovery (the daemon renamed it): no warning. */
+		if (errno != ENOENT)
+			log_warnx("\"%s\": %s", log_esc(f->path), why);
+		else
+			errno = ENOENT;
 		return -1;
 	}
 	scan_opts(f, now, &ro);
@@ -479,6 +483,8 @@ audit_file(const struct mfile *f, int64_t now)
 		return -1;
 	}
 	if (scan_file(f, now, &st, &ff, &rs) == -1) {
+		if (errno == ENOENT)
+			return -2;	/* gone: the caller looks again */
 		printf("%s: unreadable or corrupt (see the log)\n",
 		    log_esc(f->path));
 		return -1;
@@ -491,24 +497,65 @@ audit_file(const struct mfile *f, int64_t now)
 	return -1;
 }
 
+struct seen {
+	dev_t		 dev;
+	ino_t		 ino;
+};
+
+static int
+seen_before(const struct seen *v, size_t n, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].dev == st->st_dev && v[i].ino == st->st_ino)
+			return 1;
+	return 0;
+}
+
+/*
+ * audit, while the daemon may rename (compress) or delete files under it:
+ * a file gone since discovery makes it look again, up to three passes,
+ * and audit the files it has not seen yet (by device and inode).
+ */
 static int
 cmd_audit(const struct opts *o)
 {
 	struct config *conf;
 	struct catalog cat;
-	size_t i, bad = 0, clean = 0;
+	struct seen *seen = NULL;
+	size_t i, nseen = 0, bad = 0, clean = 0, gone;
+	int pass, r;
 
 	if ((conf = daemon_load_config(o->conf, 1)) == NULL)
 		return 1;
-	if (catalog_discover(&cat, conf) == -1)
-		bad++;
-	for (i = 0; i < cat.nfiles; i++) {
-		if (audit_file(cat.files[i], o->now) == -1)
+	for (pass = 0; pass < 3; pass++) {
+		if (catalog_discover(&cat, conf) == -1 && pass == 0)
 			bad++;
-		else
-			clean++;
+		for (i = 0, gone = 0; i < cat.nfiles; i++) {
+			if (seen_before(seen, nseen, &cat.files[i]->st))
+				continue;
+			if ((r = audit_file(cat.files[i], o->now)) == -2) {
+				gone++;
+				continue;
+			}
+			seen = xreallocarray(seen, nseen + 1, sizeof(*seen));
+			seen[nseen].dev = cat.files[i]->st.st_dev;
+			seen[nseen++].ino = cat.files[i]->st.st_ino;
+			if (r == -1)
+				bad++;
+			else
+				clean++;
+		}
+		catalog_release(&cat);
+		if (gone == 0)
+			break;
 	}
-	catalog_release(&cat);
+	if (pass == 3) {
+		printf("audit: files kept changing during the audit\n");
+		bad++;
+	}
+	free(seen);
 	config_free(conf);
 	if (bad == 0)
 		printf("audit: %zu files clean\n", clean);
