@@ -409,13 +409,19 @@ try_seal(struct daemon *d, struct mfile *f, int64_t now)
 		follow_step(d, f, now, TAIL_BUDGET);
 		if (f->more)
 			return now;
-	} else if (fstatat(f->dir->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (st.st_size != f->st.st_size ||
-	    st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec ||
-	    st.st_mtime != f->st.st_mtime)) {
-		f->st = st;
-		f->growth_at = now;
-		f->have_facts = 0;
+	} else if (fstatat(f->dir->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (st.st_ino != f->st.st_ino || st.st_dev != f->st.st_dev) {
+			/* Replaced under its name: a rescan decides. */
+			d->rescan = 1;
+			return now;
+		}
+		if (st.st_size != f->st.st_size ||
+		    st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec ||
+		    st.st_mtime != f->st.st_mtime) {
+			f->st = st;
+			f->growth_at = now;
+			f->have_facts = 0;
+		}
 	}
 	due = f->growth_at + f->set->settle;
 	if (now < due)
