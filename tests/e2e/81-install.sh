@@ -45,8 +45,10 @@ gone() {
 # --- first install -------------------------------------------------------
 mk install DESTDIR="$d" PREFIX=/usr || exit 1
 has "$d/usr/sbin/lethe" 755
-[ -f build/lethe ] && ! cmp -s build/lethe "$d/usr/sbin/lethe" &&
-    fail "the installed binary is not build/lethe"
+# The binary under test: build/lethe, or build-san/lethe when make test
+# runs with SANITIZE (the sub-make installs that build too).
+[ -f "$LETHE" ] && ! cmp -s "$LETHE" "$d/usr/sbin/lethe" &&
+    fail "the installed binary is not $LETHE"
 "$d/usr/sbin/lethe" mask </dev/null >/dev/null 2>&1 ||
     fail "the installed binary does not run (lethe mask </dev/null)"
 u=$d/lib/systemd/system/lethe.service
