@@ -48,27 +48,33 @@ struct addr {
 	size_t		 portlen;
 };
 
-static int
+/* 1 + the value of a hex digit, else 0: a table, as this runs per byte. */
+static const unsigned char hexvals[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* The value of a hex digit, or -1. */
+static inline int
 hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (int)hexvals[(unsigned char)c] - 1;
 }
 
 /*
  * Parse a dotted quad at the start of p[0..end).  Returns a pointer just
- * past its last octet (the caller judges what follows), or NULL.
+ * past its last octet (the caller judges what follows), or NULL.  An octet
+ * is 1 to 3 digits, at most 255, without a leading zero; unrolled, since
+ * it runs for nearly every address.
  */
 static const char *
 parse_v4(const char *p, const char *end, uint32_t *out)
 {
 	uint32_t v = 0, o;
-	int i, nd;
+	unsigned int d0, d1, d2;
+	int i;
 
 	for (i = 0; i < 4; i++) {
 		if (i > 0) {
@@ -76,14 +82,24 @@ parse_v4(const char *p, const char *end, uint32_t *out)
 				return NULL;
 			p++;
 		}
-		for (o = 0, nd = 0; p < end && *p >= '0' && *p <= '9';
-		    p++, nd++) {
-			if (nd == 3)
-				return NULL;
-			o = o * 10 + (uint32_t)(*p - '0');
-		}
-		if (nd == 0 || o > 255 || (nd > 1 && p[-nd] == '0'))
+		if (p == end || (d0 = (unsigned char)p[0] - '0') > 9)
 			return NULL;
+		if (end - p < 2 || (d1 = (unsigned char)p[1] - '0') > 9) {
+			o = d0;
+			p++;
+		} else if (d0 == 0) {
+			return NULL;	/* a leading zero */
+		} else if (end - p < 3 ||
+		    (d2 = (unsigned char)p[2] - '0') > 9) {
+			o = d0 * 10 + d1;
+			p += 2;
+		} else {
+			o = d0 * 100 + d1 * 10 + d2;
+			p += 3;
+			if (o > 255 || (p < end &&
+			    (unsigned int)((unsigned char)*p - '0') <= 9))
+				return NULL;
+		}
 		v = v << 8 | o;
 	}
 	*out = v;
@@ -256,6 +272,39 @@ mask_v6(uint16_t *g, int bits, int *full)
 	}
 }
 
+/* The decimal text of every octet, NUL padded to 4 bytes. */
+static const char v4text[256][4] = {
+	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+	"13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24",
+	"25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35", "36",
+	"37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48",
+	"49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60",
+	"61", "62", "63", "64", "65", "66", "67", "68", "69", "70", "71", "72",
+	"73", "74", "75", "76", "77", "78", "79", "80", "81", "82", "83", "84",
+	"85", "86", "87", "88", "89", "90", "91", "92", "93", "94", "95", "96",
+	"97", "98", "99", "100", "101", "102", "103", "104", "105", "106",
+	"107", "108", "109", "110", "111", "112", "113", "114", "115", "116",
+	"117", "118", "119", "120", "121", "122", "123", "124", "125", "126",
+	"127", "128", "129", "130", "131", "132", "133", "134", "135", "136",
+	"137", "138", "139", "140", "141", "142", "143", "144", "145", "146",
+	"147", "148", "149", "150", "151", "152", "153", "154", "155", "156",
+	"157", "158", "159", "160", "161", "162", "163", "164", "165", "166",
+	"167", "168", "169", "170", "171", "172", "173", "174", "175", "176",
+	"177", "178", "179", "180", "181", "182", "183", "184", "185", "186",
+	"187", "188", "189", "190", "191", "192", "193", "194", "195", "196",
+	"197", "198", "199", "200", "201", "202", "203", "204", "205", "206",
+	"207", "208", "209", "210", "211", "212", "213", "214", "215", "216",
+	"217", "218", "219", "220", "221", "222", "223", "224", "225", "226",
+	"227", "228", "229", "230", "231", "232", "233", "234", "235", "236",
+	"237", "238", "239", "240", "241", "242", "243", "244", "245", "246",
+	"247", "248", "249", "250", "251", "252", "253", "254", "255",
+};
+
+/*
+ * Each octet's text is stored as 4 bytes and the position advances past
+ * its digits only: no branch on the octets' lengths (random, so
+ * mispredicted).  Writes at most 16 bytes.
+ */
 static size_t
 write_v4(char *o, uint32_t v)
 {
@@ -265,13 +314,10 @@ write_v4(char *o, uint32_t v)
 
 	for (i = 3; i >= 0; i--) {
 		oc = (v >> (8 * i)) & 0xff;
-		if (oc >= 100)
-			o[n++] = (char)('0' + oc / 100);
-		if (oc >= 10)
-			o[n++] = (char)('0' + oc / 10 % 10);
-		o[n++] = (char)('0' + oc % 10);
-		if (i > 0)
-			o[n++] = '.';
+		memcpy(o + n, v4text[oc], 4);
+		n += 1 + (oc >= 10) + (oc >= 100);
+		o[n] = '.';
+		n += i > 0;
 	}
 	return n;
 }
@@ -357,6 +403,60 @@ write_masked(char *o, struct addr *a, const struct addr_prefix *pfx,
 	return n;
 }
 
+/*
+ * The common cases, parsed in one pass: a dotted quad, alone or with
+ * ":port", whose masked form is written here; returns 1 when s is not of
+ * that form (the general parser decides), else 0 as addr_mask does.
+ */
+static int
+mask_v4_fast(const char *s, size_t len, const struct addr_prefix *pfx,
+    char *out, size_t *outlen, int *full)
+{
+	unsigned char b[32];
+	uint32_t v = 0, o, d0, d1, d2, has1, has2, m1, m2, bad = 0;
+	size_t p = 0, n;
+	int i, f;
+
+	/* a.b.c.d:65535, padded with NULs: no bounds to check below */
+	if (len > 21)
+		return 1;
+	memset(b, 0, sizeof(b));
+	memcpy(b, s, len);
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			bad |= b[p++] != '.';
+		d0 = b[p] - '0';
+		d1 = b[p + 1] - '0';
+		d2 = b[p + 2] - '0';
+		has1 = d1 <= 9;
+		has2 = has1 & (d2 <= 9);
+		/* o = d0, d0d1 or d0d1d2 as masks select (no branch) */
+		m1 = -has1;
+		m2 = -has2;
+		o = (d0 & ~m1) | ((d0 * 10 + d1) & m1 & ~m2) |
+		    ((d0 * 100 + d1 * 10 + d2) & m2);
+		/* 1 to 3 digits, at most 255, no leading zero */
+		bad |= (d0 > 9) | (has2 & ((uint32_t)(b[p + 3] - '0') <= 9)) |
+		    (o > 255) | (has1 & (d0 == 0));
+		p += 1 + has1 + has2;
+		v = v << 8 | (o & 0xff);
+	}
+	if (bad)
+		return 1;
+	if (p < len && (s[p] != ':' || parse_port(s + p + 1, s + len) == -1))
+		return 1;
+	/* out[n..] stays untouched: write_v4 stores past its end */
+	n = write_v4((char *)b, mask_v4(v, pfx->v4, &f));
+	memcpy(b + n, s + p, len - p);
+	n += len - p;
+	memcpy(out, b, n);
+	if (outlen != NULL)
+		*outlen = n;
+	if (full != NULL)
+		*full = f;
+	return 0;
+}
+
 int
 addr_mask(const char *s, size_t len, const struct addr_prefix *pfx,
     char *out, size_t outsz, size_t *outlen, int *full)
@@ -366,8 +466,15 @@ addr_mask(const char *s, size_t len, const struct addr_prefix *pfx,
 	size_t n;
 	int f = 0;
 
-	if (len == 0 || outsz < ADDR_OUT_MAX ||
-	    parse_addr(s, s + len, &a) == -1)
+	if (len == 0 || outsz < ADDR_OUT_MAX)
+		return -1;
+	/* "-", "unknown", host names: most are known by the first byte. */
+	if (hexval(s[0]) == -1 && s[0] != ':' && s[0] != '[')
+		return -1;
+	if ((unsigned int)((unsigned char)s[0] - '0') <= 9 &&
+	    mask_v4_fast(s, len, pfx, out, outlen, full) == 0)
+		return 0;
+	if (parse_addr(s, s + len, &a) == -1)
 		return -1;
 	n = write_masked(buf, &a, pfx, &f);
 	if (a.port != NULL) {

@@ -132,26 +132,98 @@ entry_refusal(const struct stat *st)
 	return NULL;
 }
 
-static struct mfile *
-catalog_find(struct catalog *cat, const struct mdir *d, const char *name)
+static int
+mfile_cmp(const void *a, const void *b)
 {
+	const struct mfile *const *fa = a, *const *fb = b;
+
+	return strcmp((*fa)->path, (*fb)->path);
+}
+
+/*
+ * The files found so far, by directory and name, while discovering: a
+ * directory that several globs look in would otherwise cost a linear
+ * search per entry (quadratic in the number of files).  Open addressing,
+ * kept at most half full.
+ */
+struct seen {
+	struct mfile   **v;
+	size_t		 cap;		/* a power of two, or 0 */
+	size_t		 n;
+};
+
+static size_t
+seen_hash(const struct mdir *d, const char *name)
+{
+	uint64_t h = 14695981039346656037ULL ^ (uint64_t)(uintptr_t)d;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return (size_t)(h ^ h >> 29);
+}
+
+static struct mfile **
+seen_slot(struct seen *sn, const struct mdir *d, const char *name)
+{
+	struct mfile **e;
 	size_t i;
 
-	for (i = 0; i < cat->nfiles; i++)
-		if (cat->files[i]->dir == d &&
-		    strcmp(cat->files[i]->name, name) == 0)
-			return cat->files[i];
-	return NULL;
+	for (i = seen_hash(d, name) & (sn->cap - 1);; i = (i + 1) &
+	    (sn->cap - 1)) {
+		e = &sn->v[i];
+		if (*e == NULL || ((*e)->dir == d &&
+		    strcmp((*e)->name, name) == 0))
+			return e;
+	}
 }
 
 static void
-catalog_add(struct catalog *cat, struct logset *set, struct mdir *d,
-    const char *name, int live)
+seen_add(struct seen *sn, struct mfile *f)
+{
+	struct mfile **old = sn->v;
+	size_t i, ocap = sn->cap;
+
+	if (2 * (sn->n + 1) > sn->cap) {
+		sn->cap = ocap ? 2 * ocap : 256;
+		sn->v = xcalloc(sn->cap, sizeof(*sn->v));
+		for (i = 0; i < ocap; i++)
+			if (old[i] != NULL)
+				*seen_slot(sn, old[i]->dir, old[i]->name) =
+				    old[i];
+		free(old);
+	}
+	*seen_slot(sn, f->dir, f->name) = f;
+	sn->n++;
+}
+
+static struct mfile *
+seen_find(struct seen *sn, const struct mdir *d, const char *name)
+{
+	return sn->cap == 0 ? NULL : *seen_slot(sn, d, name);
+}
+
+/* The file dir/name, in a catalog sorted by path (catalog_discover). */
+static struct mfile *
+catalog_find(struct catalog *cat, const struct mdir *d, const char *name)
+{
+	struct mfile key, *kp = &key, **f;
+
+	key.path = NULL;
+	xasprintf(&key.path, "%s/%s", d->path, name);
+	f = bsearch(&kp, cat->files, cat->nfiles, sizeof(*cat->files),
+	    mfile_cmp);
+	free(key.path);
+	return f != NULL && (*f)->dir == d ? *f : NULL;
+}
+
+static void
+catalog_add(struct catalog *cat, struct seen *sn, struct logset *set,
+    struct mdir *d, const char *name, int live)
 {
 	struct mfile *f;
 	struct stat st;
 
-	if ((f = catalog_find(cat, d, name)) != NULL) {
+	if ((f = seen_find(sn, d, name)) != NULL) {
 		if (f->set != set) {
 			log_warnx("\"%s\" is matched by sets [%s] and [%s]",
 			    log_esc(f->path), f->set->name, set->name);
@@ -177,12 +249,13 @@ catalog_add(struct catalog *cat, struct logset *set, struct mdir *d,
 	f->st = st;
 	if ((f->refused = entry_refusal(&st)) != NULL)
 		log_warnx("skipping \"%s\": %s", log_esc(f->path), f->refused);
+	seen_add(sn, f);
 }
 
 /* Every entry of d whose base name matches pattern joins set. */
 static void
-catalog_scan_dir(struct catalog *cat, struct logset *set, struct mdir *d,
-    const char *pattern)
+catalog_scan_dir(struct catalog *cat, struct seen *sn, struct logset *set,
+    struct mdir *d, const char *pattern)
 {
 	struct dirent *de;
 	DIR *dp;
@@ -211,13 +284,14 @@ catalog_scan_dir(struct catalog *cat, struct logset *set, struct mdir *d,
 		if (blen != 0)
 			base[blen] = '\0';
 		if (fnmatch(pattern, base, FNM_PERIOD) == 0)
-			catalog_add(cat, set, d, de->d_name, blen == 0);
+			catalog_add(cat, sn, set, d, de->d_name, blen == 0);
 	}
 	closedir(dp);
 }
 
 static void
-catalog_glob(struct catalog *cat, struct logset *set, const char *g)
+catalog_glob(struct catalog *cat, struct seen *sn, struct logset *set,
+    const char *g)
 {
 	const char *slash = strrchr(g, '/');
 	char *dirpat;
@@ -240,8 +314,8 @@ catalog_glob(struct catalog *cat, struct logset *set, const char *g)
 		cat->nerrors++;
 	}
 	for (i = 0; rc == 0 && i < gl.gl_pathc; i++)
-		catalog_scan_dir(cat, set, catalog_dir(cat, gl.gl_pathv[i]),
-		    slash + 1);
+		catalog_scan_dir(cat, sn, set, catalog_dir(cat,
+		    gl.gl_pathv[i]), slash + 1);
 	globfree(&gl);
 	free(dirpat);
 }
@@ -258,17 +332,10 @@ mfile_free(struct mfile *f)
 	free(f);
 }
 
-static int
-mfile_cmp(const void *a, const void *b)
-{
-	const struct mfile *const *fa = a, *const *fb = b;
-
-	return strcmp((*fa)->path, (*fb)->path);
-}
-
 int
 catalog_discover(struct catalog *cat, struct config *conf)
 {
+	struct seen sn = { NULL, 0, 0 };
 	struct logset *set;
 	size_t i, j;
 
@@ -276,8 +343,9 @@ catalog_discover(struct catalog *cat, struct config *conf)
 	for (i = 0; i < conf->nsets; i++) {
 		set = &conf->sets[i];
 		for (j = 0; j < set->nglobs; j++)
-			catalog_glob(cat, set, set->globs[j]);
+			catalog_glob(cat, &sn, set, set->globs[j]);
 	}
+	free(sn.v);
 	if (cat->nfiles > 1)
 		qsort(cat->files, cat->nfiles, sizeof(*cat->files), mfile_cmp);
 	return cat->nerrors > 0 ? -1 : 0;

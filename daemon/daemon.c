@@ -61,6 +61,7 @@ struct daemon {
 	struct setrt	*rt;
 	struct catalog	 cat;
 	struct srecord	*records;	/* the saved catalog, at start */
+	const struct srecord **rsorted;	/* records by path (record_find) */
 	size_t		 nrecords;
 	int		 state_dfd;
 
@@ -263,17 +264,44 @@ catalog_flush(struct daemon *d, int64_t now)
 		write_metrics(d, now);
 }
 
+/* By path, then by place in the saved catalog (the first one wins). */
+static int
+record_cmp(const void *a, const void *b)
+{
+	const struct srecord *const *ra = a, *const *rb = b;
+	int c = strcmp((*ra)->path, (*rb)->path);
+
+	if (c != 0)
+		return c;
+	return *ra < *rb ? -1 : *ra > *rb;
+}
+
+/*
+ * The saved record of f: a binary search by path (a linear one per file
+ * made a start with 10,000 files quadratic).
+ */
 static const struct srecord *
 record_find(const struct daemon *d, const struct mfile *f)
 {
-	size_t i;
+	const struct srecord *r;
+	size_t lo = 0, hi = d->nrecords, mid;
 
-	for (i = 0; i < d->nrecords; i++)
-		if (strcmp(d->records[i].path, f->path) == 0 &&
-		    strcmp(d->records[i].set, f->set->name) == 0 &&
-		    d->records[i].dev == (uint64_t)f->st.st_dev &&
-		    d->records[i].ino == (uint64_t)f->st.st_ino)
-			return &d->records[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(d->rsorted[mid]->path, f->path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < d->nrecords; lo++) {
+		r = d->rsorted[lo];
+		if (strcmp(r->path, f->path) != 0)
+			break;
+		if (strcmp(r->set, f->set->name) == 0 &&
+		    r->dev == (uint64_t)f->st.st_dev &&
+		    r->ino == (uint64_t)f->st.st_ino)
+			return r;
+	}
 	return NULL;
 }
 
@@ -582,7 +610,16 @@ job_done(struct job *j, void *arg)
 		    j->newname ? log_esc(j->newname) : "",
 		    j->newname ? "\"" : "",
 		    (unsigned long long)j->stats.addrs_masked);
-	d->urgent = 1;
+	/*
+	 * A rewrite changed a file: save now.  A scan only learnt facts
+	 * (lost in a crash, they are read again): save within a sweep, not
+	 * once per file, which made a first start with 10,000 files take
+	 * 10,000 saves of the whole catalog.
+	 */
+	if (j->kind == JOB_REWRITE)
+		d->urgent = 1;
+	else
+		d->dirty = 1;
 	job_free(j);
 	daemon_kick(d);
 }
@@ -841,19 +878,53 @@ live_step(struct daemon *d, struct mfile *f, int64_t now)
 
 /* ---- rescans -------------------------------------------------------------- */
 
+/* An old file in the index of a rescan: by (dev, ino), then place. */
+struct oldref {
+	struct mfile	*f;
+	size_t		 i;
+};
+
+static int
+oldref_cmp(const void *a, const void *b)
+{
+	const struct oldref *oa = a, *ob = b;
+
+	if (oa->f->st.st_dev != ob->f->st.st_dev)
+		return oa->f->st.st_dev < ob->f->st.st_dev ? -1 : 1;
+	if (oa->f->st.st_ino != ob->f->st.st_ino)
+		return oa->f->st.st_ino < ob->f->st.st_ino ? -1 : 1;
+	return oa->i < ob->i ? -1 : oa->i > ob->i;
+}
+
+/*
+ * The old file nf is, found by (dev, ino) in idx (old's files sorted by
+ * oldref_cmp): a binary search, where a linear one per file made a rescan
+ * of many files quadratic.  The first match in old's order wins.
+ */
 static struct mfile *
-match_old(struct catalog *old, const struct mfile *nf)
+match_old(const struct oldref *idx, size_t n, const struct mfile *nf)
 {
 	struct mfile *of;
 	struct stat st;
-	size_t i;
+	size_t lo = 0, hi = n, mid;
 
-	for (i = 0; i < old->nfiles; i++) {
-		of = old->files[i];
-		if (of == NULL || of->refused != NULL ||
-		    strcmp(of->set->name, nf->set->name) != 0 ||
-		    of->st.st_dev != nf->st.st_dev ||
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		of = idx[mid].f;
+		if (of->st.st_dev < nf->st.st_dev ||
+		    (of->st.st_dev == nf->st.st_dev &&
+		    of->st.st_ino < nf->st.st_ino))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n; lo++) {
+		of = idx[lo].f;
+		if (of->st.st_dev != nf->st.st_dev ||
 		    of->st.st_ino != nf->st.st_ino)
+			break;
+		if (of->refused != NULL ||
+		    strcmp(of->set->name, nf->set->name) != 0)
 			continue;
 		/* Held open, the inode cannot have been reused. */
 		if (of->fd != -1 && fstat(of->fd, &st) == 0 &&
@@ -950,8 +1021,9 @@ static void
 rescan(struct daemon *d, int64_t now)
 {
 	struct catalog nc, old = d->cat;
+	struct oldref *idx;
 	struct mfile *of;
-	size_t i;
+	size_t i, n = 0;
 
 	d->rescan = 0;
 	if (catalog_discover(&nc, d->conf) == -1 && lost_dir(&old, &nc)) {
@@ -963,15 +1035,24 @@ rescan(struct daemon *d, int64_t now)
 		return;
 	}
 	d->rescan_at = 0;
+	idx = xcalloc(old.nfiles + 1, sizeof(*idx));
+	for (i = 0; i < old.nfiles; i++)
+		if (old.files[i] != NULL) {
+			idx[n].f = old.files[i];
+			idx[n].i = i;
+			n++;
+		}
+	qsort(idx, n, sizeof(*idx), oldref_cmp);
 	for (i = 0; i < nc.nfiles; i++) {
 		if (nc.files[i]->refused != NULL)
 			continue;
-		if ((of = match_old(&old, nc.files[i])) != NULL) {
+		if ((of = match_old(idx, n, nc.files[i])) != NULL) {
 			carry(nc.files[i], of, now);
 			of->refused = "moved";
 		} else
 			adopt(d, nc.files[i], now);
 	}
+	free(idx);
 	for (i = 0; i < old.nfiles; i++) {
 		of = old.files[i];
 		if (of->refused == NULL && of->job != 0)
@@ -1342,6 +1423,7 @@ static void
 open_state(struct daemon *d)
 {
 	const char *why, *err;
+	size_t i;
 
 	if (mkdir(d->conf->state_dir, 0700) == -1 && errno != EEXIST)
 		fatal("create state_dir \"%s\"", log_esc(d->conf->state_dir));
@@ -1355,6 +1437,11 @@ open_state(struct daemon *d)
 	switch (state_load(d->state_dfd, &d->records, &d->nrecords, &err)) {
 	case 0:
 		log_info("catalog: %zu files known", d->nrecords);
+		d->rsorted = xcalloc(d->nrecords + 1, sizeof(*d->rsorted));
+		for (i = 0; i < d->nrecords; i++)
+			d->rsorted[i] = &d->records[i];
+		qsort(d->rsorted, d->nrecords, sizeof(*d->rsorted),
+		    record_cmp);
 		break;
 	case 1:
 		log_info("no catalog yet: reading every file once");
@@ -1516,6 +1603,8 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 	d.urgent = 1;		/* the catalog and metrics as found at start */
 	tick(&d);
 	state_records_free(d.records, d.nrecords);
+	free(d.rsorted);
+	d.rsorted = NULL;
 	d.records = NULL;
 	d.nrecords = 0;
 	recover_rotations(&d);

@@ -90,6 +90,9 @@ struct format {
 	size_t		 ngroups;
 	uint32_t	*tgroups;	/* "time" group numbers */
 	size_t		 ntgroups;
+	char		 clf_text[26];	/* the last CLF time, */
+	int64_t		 clf_t;		/* its value, */
+	int		 clf_ok;	/* if there is one */
 };
 
 /* State of the json walker over one line. */
@@ -121,7 +124,7 @@ spans_release(struct spans *sp)
 }
 
 /* Append [off, off + len); empty spans and overlaps are dropped. */
-static void
+static inline void
 spans_add(struct spans *sp, size_t off, size_t len)
 {
 	struct span *last;
@@ -426,11 +429,31 @@ format_parse_time(const char *s, size_t len, int64_t *t)
  */
 
 /*
+ * parse_clf, remembering the last time parsed: lines come in time order,
+ * many in the same second, so most lines repeat the line before's time.
+ */
+static int
+parse_clf_cached(struct format *f, const char *s, int64_t *t)
+{
+	if (f->clf_ok && memcmp(s, f->clf_text, sizeof(f->clf_text)) == 0) {
+		*t = f->clf_t;
+		return 0;
+	}
+	if (parse_clf(s, sizeof(f->clf_text), t) == -1)
+		return -1;
+	memcpy(f->clf_text, s, sizeof(f->clf_text));
+	f->clf_t = *t;
+	f->clf_ok = 1;
+	return 0;
+}
+
+/*
  * Find "[10/Oct/2000:13:55:36 -0700]" at or after from: sets *t and
  * returns the offset past "]", or returns from when there is none.
  */
 static size_t
-scan_clf_time(const char *s, size_t len, size_t from, int64_t *t)
+scan_clf_time(struct format *f, const char *s, size_t len, size_t from,
+    int64_t *t)
 {
 	const char *q, *e;
 	size_t o, n, i = from;
@@ -441,7 +464,7 @@ scan_clf_time(const char *s, size_t len, size_t from, int64_t *t)
 			break;
 		o = q - s;
 		if (len - o >= 28 && s[o + 27] == ']' &&
-		    parse_clf(s + o + 1, 26, t) == 0)
+		    parse_clf_cached(f, s + o + 1, t) == 0)
 			return o + 28;
 		/* other forms, not too short to be a time */
 		n = len - o - 1 < 64 ? len - o - 1 : 64;
@@ -482,12 +505,16 @@ scan_last_quoted(const char *s, size_t len, size_t from, struct spans *sp)
 	spans_add_list(sp, s, q - s + 1, len - 1);
 }
 
-/* combined, common, main, vhost_combined */
+/*
+ * combined, common, main, vhost_combined.  t NULL: the time is not
+ * wanted, but main still needs to know where it ends.
+ */
 static void
-scan_access(const struct format *f, const char *s, size_t len,
-    struct spans *sp, int64_t *t)
+scan_access(struct format *f, const char *s, size_t len, struct spans *sp,
+    int64_t *t)
 {
 	size_t off = 0, end, after;
+	int64_t unused;
 
 	end = token_end(s, len, 0);
 	if (f->kind == FORMAT_VHOST_COMBINED) {
@@ -498,9 +525,13 @@ scan_access(const struct format *f, const char *s, size_t len,
 	}
 	if (f->fields & F_REMOTE_ADDR)
 		spans_add(sp, off, end - off);
-	after = scan_clf_time(s, len, end, t);
-	if (f->kind == FORMAT_MAIN && (f->fields & F_XFF))
-		scan_last_quoted(s, len, after, sp);
+	if (f->kind != FORMAT_MAIN || !(f->fields & F_XFF)) {
+		if (t != NULL)
+			(void)scan_clf_time(f, s, len, end, t);
+		return;
+	}
+	after = scan_clf_time(f, s, len, end, t != NULL ? t : &unused);
+	scan_last_quoted(s, len, after, sp);
 }
 
 /* "... client: 192.0.2.7, server: ..." after an nginx error's time */
@@ -511,8 +542,10 @@ scan_nginx_error(const struct format *f, const char *s, size_t len,
 	static const char key[] = ", client: ";
 	const char *q;
 	size_t off = 0, end;
+	int64_t unused;
 
-	if (len >= 20 && s[19] == ' ' && parse_iso(s, 19, t) == 0)
+	if (len >= 20 && s[19] == ' ' &&
+	    parse_iso(s, 19, t != NULL ? t : &unused) == 0)
 		off = 20;
 	if (!(f->fields & F_CLIENT))
 		return;
@@ -562,11 +595,13 @@ scan_apache_error(const struct format *f, const char *s, size_t len,
 {
 	const char *q;
 	size_t off = 0, end;
+	int64_t unused;
 	int bit;
 
 	if (len > 0 && s[0] == '[' && (q = memchr(s, ']',
 	    len < 64 ? len : 64)) != NULL) {
-		if (format_parse_time(s + 1, q - s - 1, t) == 0)
+		if (format_parse_time(s + 1, q - s - 1,
+		    t != NULL ? t : &unused) == 0)
 			off = q - s + 1;
 	}
 	while (off < len && (q = memchr(s + off, '[', len - off)) != NULL) {
@@ -595,11 +630,14 @@ scan_apache_error(const struct format *f, const char *s, size_t len,
  * and stops at the first malformed byte, keeping what it found.
  */
 
-static void
+static inline void
 json_ws(struct jwalk *w)
 {
 	char c;
 
+	/* between tokens of compact json (nginx's): no space at all */
+	if (w->i < w->len && (unsigned char)w->s[w->i] > ' ')
+		return;
 	while (w->i < w->len) {
 		c = w->s[w->i];
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -613,13 +651,19 @@ static int
 json_string(struct jwalk *w, size_t *off, size_t *n)
 {
 	const char *q;
-	size_t j = w->i + 1, k, b;
+	size_t j = w->i + 1, k, b, near;
 
 	for (;;) {
-		if (j >= w->len ||
-		    (q = memchr(w->s + j, '"', w->len - j)) == NULL)
-			return -1;
-		k = q - w->s;
+		/* keys and most values are short: look there before memchr */
+		near = w->len - j < 24 ? w->len : j + 24;
+		for (k = j; k < near && w->s[k] != '"'; k++)
+			;
+		if (k == near) {
+			if (k >= w->len || (q = memchr(w->s + k, '"',
+			    w->len - k)) == NULL)
+				return -1;
+			k = q - w->s;
+		}
 		for (b = k; b > w->i + 1 && w->s[b - 1] == '\\'; b--)
 			;
 		if ((k - b) % 2 == 0)
@@ -735,7 +779,7 @@ json_object(struct jwalk *w, int nest, size_t level, uint64_t live)
 			return -1;
 		w->i++;
 		m = json_match(w->f, level, live, w->s + koff, klen);
-		if (nest == 1)
+		if (nest == 1 && w->t != NULL)
 			json_time(w, w->s + koff, klen);
 		if (json_value(w, nest, level + 1, m) == -1)
 			return -1;
@@ -855,7 +899,7 @@ scan_regex(struct format *f, const char *s, size_t len, struct spans *sp,
 	if (rc <= 0)
 		return;
 	ov = pcre2_get_ovector_pointer(f->md);
-	for (i = 0; i < f->ntgroups; i++) {
+	for (i = 0; t != NULL && i < f->ntgroups; i++) {
 		g = f->tgroups[i];
 		if (g < (uint32_t)rc && ov[2 * g] != PCRE2_UNSET &&
 		    ov[2 * g] <= ov[2 * g + 1] && ov[2 * g + 1] <= len &&
@@ -882,12 +926,17 @@ scan_regex(struct format *f, const char *s, size_t len, struct spans *sp,
 	}
 }
 
+/*
+ * As lethe.h says; t may also be NULL when the caller does not want the
+ * time (lethe mask masks every line), which spares parsing it.
+ */
 void
 format_scan(struct format *f, const char *line, size_t len,
     struct spans *sp, int64_t *t)
 {
 	sp->n = 0;
-	*t = TIME_NONE;
+	if (t != NULL)
+		*t = TIME_NONE;
 	if (len > UINT32_MAX)
 		len = UINT32_MAX;
 	switch (f->kind) {

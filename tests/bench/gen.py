@@ -2,9 +2,13 @@
 """Write a synthetic nginx access log (format main: combined plus a quoted
 X-Forwarded-For list) of about --size bytes, the same for the same --seed.
 Lines are spread over one day from --start, in time order; remote_addr is
-IPv4 (80%) or IPv6; a third of the lines carry an XFF list.
+IPv4 (80%) or IPv6; a third of the lines carry an XFF list.  With --format
+json the same fields go out as nginx's escape=json log_format writes them
+(keys time_local, remote_addr, request, status, body_bytes_sent,
+http_referer, http_user_agent, http_x_forwarded_for).
 
     python3 tests/bench/gen.py --seed 1 --size 200M --out /tmp/x/access.log
+    python3 tests/bench/gen.py --format json --size 200M --out /tmp/x/a.json
 """
 
 import argparse
@@ -46,6 +50,7 @@ def main():
     ap.add_argument("--size", default="200M")
     ap.add_argument("--out", required=True)
     ap.add_argument("--start", default="2026-11-01T00:00:00Z")
+    ap.add_argument("--format", choices=["main", "json"], default="main")
     a = ap.parse_args()
     size = parse_size(a.size)
     rng = random.Random(a.seed)
@@ -68,6 +73,7 @@ def main():
          for _ in range(200)]
     xffs = ["-"] * (2 * len(xffs)) + xffs
     tails = []
+    js = a.format == "json"
     for _ in range(4000):
         p = rng.choice(PATHS)
         if "%d" in p:
@@ -75,10 +81,15 @@ def main():
         r = rng.choice(REFS)
         if "%d" in r:
             r = r % rng.randrange(1000)
-        tails.append('] "%s %s HTTP/1.1" %d %d "%s" "%s" "' % (
+        fmt = ('","request":"%s %s HTTP/1.1","status":%d,'
+               '"body_bytes_sent":%d,"http_referer":"%s",'
+               '"http_user_agent":"%s","http_x_forwarded_for":"') if js \
+            else '] "%s %s HTTP/1.1" %d %d "%s" "%s" "'
+        tails.append(fmt % (
             rng.choice(["GET", "GET", "GET", "POST", "HEAD"]), p,
             rng.choice([200, 200, 200, 304, 404, 301, 500]),
             rng.randrange(0, 200000), r, rng.choice(UAS)))
+    end = '"}\n' if js else '"\n'
 
     avg = 186
     n = max(1, size // avg)
@@ -94,11 +105,17 @@ def main():
                 sec = int(t)
                 if sec != tcache[0]:
                     g = time.gmtime(sec)
-                    tcache = (sec, " - - [%02d/%s/%04d:%02d:%02d:%02d +0000" % (
+                    ts = "%02d/%s/%04d:%02d:%02d:%02d +0000" % (
                         g.tm_mday, MONTHS[g.tm_mon - 1], g.tm_year, g.tm_hour,
-                        g.tm_min, g.tm_sec))
-                buf.append(choice(ras) + tcache[1] + choice(tails) +
-                           choice(xffs) + '"\n')
+                        g.tm_min, g.tm_sec)
+                    tcache = (sec, '{"time_local":"%s","remote_addr":"' % ts
+                              if js else " - - [" + ts)
+                if js:
+                    buf.append(tcache[1] + choice(ras) + choice(tails) +
+                               choice(xffs) + end)
+                else:
+                    buf.append(choice(ras) + tcache[1] + choice(tails) +
+                               choice(xffs) + end)
                 t += step
             chunk = "".join(buf).encode()
             if written + len(chunk) > size:
