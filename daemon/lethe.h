@@ -128,7 +128,8 @@ struct format	*format_new(enum format_kind, const char *regex,
 void		 format_free(struct format *);
 /*
  * Scan one line (line[0..len), no newline; len < 2^32): sets *t to the
- * line's time (seconds since the epoch, UTC) or TIME_NONE, and fills sp
+ * line's time (seconds since the epoch, UTC) or TIME_NONE (t may be NULL
+ * when the time is not wanted: it is then not parsed), and fills sp
  * (sp->n reset to 0 first) with the spans of every candidate address
  * token in the configured fields, in increasing offset order, never
  * overlapping.  A field holding a list ("a, b, c") yields one span per
