@@ -185,7 +185,7 @@ uninstall:
 	done
 
 clean:
-	rm -rf build build-san build-fuzz lethe
+	rm -rf build build-san build-fuzz build-fault build-clang
 
 # deb: the Debian package (debian/), built by dpkg-buildpackage -us -uc -b in
 # a temporary copy of the tree (dpkg-buildpackage writes its results beside

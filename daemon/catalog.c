@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lethe.h"
@@ -216,6 +217,57 @@ catalog_find(struct catalog *cat, const struct mdir *d, const char *name)
 	return f != NULL && (*f)->dir == d ? *f : NULL;
 }
 
+/*
+ * A refusal is logged once, not at every rescan (the daemon rescans at
+ * every change in a log directory, and a hostile writer could flood the
+ * journal): the last REFUSAL_MEMORY refusals are remembered by name,
+ * inode and reason; and at most REFUSAL_BURST new ones are logged a
+ * minute, the rest counted and said later.
+ */
+#define REFUSAL_MEMORY	64
+#define REFUSAL_BURST	20
+
+static void
+refusal_log(const struct mfile *f)
+{
+	static struct {
+		uint32_t	 hash;
+		ino_t		 ino;
+		const char	*why;
+	} mem[REFUSAL_MEMORY];
+	static size_t next, logged, dropped;
+	static time_t window;
+	uint32_t h = 2166136261u;
+	const char *p;
+	time_t now = time(NULL);
+	size_t i;
+
+	for (p = f->path; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = 0; i < REFUSAL_MEMORY; i++)
+		if (mem[i].hash == h && mem[i].ino == f->st.st_ino &&
+		    mem[i].why == f->refused) {
+			log_debug("skipping \"%s\": %s", log_esc(f->path),
+			    f->refused);
+			return;
+		}
+	mem[next].hash = h;
+	mem[next].ino = f->st.st_ino;
+	mem[next].why = f->refused;
+	next = (next + 1) % REFUSAL_MEMORY;
+	if (now - window >= 60) {
+		if (dropped > 0)
+			log_warnx("%zu more refused entries were not logged",
+			    dropped);
+		window = now;
+		logged = dropped = 0;
+	}
+	if (logged++ < REFUSAL_BURST)
+		log_warnx("skipping \"%s\": %s", log_esc(f->path), f->refused);
+	else
+		dropped++;
+}
+
 static void
 catalog_add(struct catalog *cat, struct seen *sn, struct logset *set,
     struct mdir *d, const char *name, int live)
@@ -248,7 +300,7 @@ catalog_add(struct catalog *cat, struct seen *sn, struct logset *set,
 	f->live = live;
 	f->st = st;
 	if ((f->refused = entry_refusal(&st)) != NULL)
-		log_warnx("skipping \"%s\": %s", log_esc(f->path), f->refused);
+		refusal_log(f);
 	seen_add(sn, f);
 }
 
@@ -408,7 +460,7 @@ gzip_is_ours(int fd)
 	ssize_t n;
 	size_t i = 10, len;
 
-	if ((n = pread(fd, h, sizeof(h), 0)) < 10)
+	if ((n = fsio_pread(fd, h, sizeof(h), 0)) < 10)
 		return 0;
 	len = (size_t)n;
 	if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || !(h[3] & 0x10))

@@ -515,6 +515,20 @@ fsio_openat_file(int dfd, const char *name, struct stat *st,
 		errno = EAGAIN;
 		goto fail_close_fd;
 	}
+	/*
+	 * Once more by name: a hard link to a file outside has two links,
+	 * but a rename over the name can make a stat see one for an instant
+	 * (the race test does it as root; fs.protected_hardlinks keeps other
+	 * users from linking files they cannot write).  Three looks at the
+	 * same inode, each with one link, make that race far less likely.
+	 */
+	*why = "file changed while opening";
+	if (sys_fstatat(dfd, name, &pre) == -1 || file_ok(&pre, why) == -1 ||
+	    pre.st_dev != st->st_dev || pre.st_ino != st->st_ino ||
+	    sys_fstat(fd, st) == -1 || file_ok(st, why) == -1) {
+		errno = EAGAIN;
+		goto fail_close_fd;
+	}
 	if (sys_clear_nonblock(fd) == -1) {
 		*why = "cannot clear O_NONBLOCK";
 		goto fail_close_fd;

@@ -42,7 +42,7 @@ head_hash(int fd, uint32_t n, uint32_t *hash)
 
 	if (n > sizeof(buf))
 		return -1;
-	if ((got = pread(fd, buf, n, 0)) != (ssize_t)n)
+	if ((got = fsio_pread(fd, buf, n, 0)) != (ssize_t)n)
 		return -1;
 	*hash = (uint32_t)crc32(0L, (const Bytef *)buf, n);
 	return 0;
@@ -192,7 +192,7 @@ tail_read(int fd, struct tailpos *tp, const struct logset *set,
 		want = TAIL_BUF;
 		if (tp->size - tp->scan_pos < want)
 			want = (size_t)(tp->size - tp->scan_pos);
-		if ((n = pread(fd, tail_buf, want, (off_t)tp->scan_pos)) <= 0) {
+		if ((n = fsio_pread(fd, tail_buf, want, (off_t)tp->scan_pos)) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n == -1)
