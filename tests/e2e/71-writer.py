@@ -44,6 +44,8 @@ NAME = "71-writer"
 HERE = os.path.dirname(os.path.abspath(__file__))
 WRITER = os.path.join(HERE, "writer.py")
 sys.path.insert(0, HERE)
+from proclib import (Fail, LetheLog, procs, read_file, start,  # noqa: E402
+                     stop, wait_until)
 import writer as W  # noqa: E402  (addr_of: the address of line N)
 
 RATE = 60000            # lines per second asked of the writer
@@ -68,74 +70,8 @@ LINE = re.compile(rb'^(\S+) - - \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d '
                   rb'"lethe-writer" "([^"]*)"$')
 
 
-class Fail(Exception):
-    pass
-
-
 def say(msg):
     print("%s: %s" % (NAME, msg), flush=True)
-
-
-procs = []
-
-
-def start(argv, **kw):
-    p = subprocess.Popen(argv, start_new_session=True, **kw)
-    procs.append(p)
-    return p
-
-
-def stop(p, sig=signal.SIGTERM, timeout=20.0):
-    """Signal p and wait for it; SIGKILL (its own process group, which
-    we created) when it does not stop in time.  Returns its exit status,
-    or None when it had to be killed."""
-    if p.poll() is not None:
-        return p.returncode
-    try:
-        p.send_signal(sig)
-        return p.wait(timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait(10)
-        return None
-
-
-def wait_until(pred, timeout, what, interval=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        r = pred()
-        if r:
-            return r
-        if time.monotonic() >= end:
-            raise Fail("timed out after %.0f s waiting for %s" % (timeout,
-                                                                  what))
-        time.sleep(interval)
-
-
-class LetheLog:
-    def __init__(self, path):
-        self.path = path
-
-    def lines(self):
-        try:
-            with open(self.path, "r", errors="replace") as f:
-                return f.read().splitlines()
-        except FileNotFoundError:
-            return []
-
-    def tail(self, n=40):
-        return "\n".join("    " + l for l in self.lines()[-n:])
-
-
-def read_file(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        return gzip.decompress(data), True
-    return data, False
 
 
 def run_part(root, lethe, tag, rotate, reopen_delay, duration,
