@@ -17,87 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "lethe.h"
-
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-	return n > 0;
-}
-
-/* BASE-YYYYMMDDTHHMMZ, lethe's own segment names (UTC). */
-static size_t
-lethe_stamp_base(const char *name, size_t end)
-{
-	const char *p;
-
-	if (end < 16)
-		return 0;
-	p = name + end - 15;
-	if (p[0] != '-' || p[9] != 'T' || p[14] != 'Z')
-		return 0;
-	if (!all_digits(p + 1, 8) || !all_digits(p + 10, 4))
-		return 0;
-	return end - 15;
-}
-
-/*
- * The name a compressed copy of name takes: name + ".gz", or name itself
- * when it already ends in ".gz" (plain text under a gzip name is
- * compressed in place, so it keeps its place in the set).  Returns NULL
- * for "in place", else buf; "" when it does not fit.
- */
-const char *
-catalog_gz_name(const char *name, char *buf, size_t bufsz)
-{
-	size_t len = strlen(name);
-
-	if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
-		return NULL;
-	if ((size_t)snprintf(buf, bufsz, "%s.gz", name) >= bufsz)
-		return "";
-	return buf;
-}
-
-/* Is name one of lethe's own segments (BASE-YYYYMMDDTHHMMZ[.gz])? */
-int
-catalog_is_segment(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
-		len -= 3;
-	return lethe_stamp_base(name, len) != 0;
-}
-
-size_t
-catalog_rotated_base(const char *name)
-{
-	size_t len = strlen(name), end = len, i, base;
-	int gz = 0;
-
-	if (len > 3 && strcmp(name + len - 3, ".gz") == 0) {
-		end = len - 3;
-		gz = 1;
-	}
-	if ((base = lethe_stamp_base(name, end)) != 0)
-		return base;
-	for (i = end; i > 0 && isdigit((unsigned char)name[i - 1]); i--)
-		;
-	if (i > 1 && i < end) {
-		if (name[i - 1] == '.' && end - i <= 6)
-			return i - 1;
-		if (name[i - 1] == '-' && (end - i == 8 || end - i == 10))
-			return i - 1;
-	}
-	return gz && end > 0 ? end : 0;
-}
 
 static struct mdir *
 catalog_dir(struct catalog *cat, const char *path)
@@ -283,7 +205,7 @@ catalog_add(struct catalog *cat, struct seen *sn, struct logset *set,
 		}
 		return;
 	}
-	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (fsio_fstatat(d->fd, name, &st) == -1) {
 		if (errno != ENOENT)
 			log_warn("stat \"%s/%s\"", log_esc(d->path),
 			    log_esc(name));
@@ -331,7 +253,7 @@ catalog_scan_dir(struct catalog *cat, struct seen *sn, struct logset *set,
 	while ((de = readdir(dp)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		blen = catalog_rotated_base(de->d_name);
+		blen = names_rotated_base(de->d_name);
 		strlcpy(base, de->d_name, sizeof(base));
 		if (blen != 0)
 			base[blen] = '\0';
@@ -433,7 +355,7 @@ tmp_is_ours(const char *name, void *arg)
 	size_t i, blen;
 
 	strlcpy(base, name, sizeof(base));
-	if ((blen = catalog_rotated_base(base)) != 0)
+	if ((blen = names_rotated_base(base)) != 0)
 		base[blen] = '\0';
 	for (i = 0; i < d->npatterns; i++)
 		if (fnmatch(d->patterns[i], base, FNM_PERIOD) == 0)
@@ -441,15 +363,31 @@ tmp_is_ours(const char *name, void *arg)
 	return 0;
 }
 
-void
-catalog_clean_tmp(struct catalog *cat)
+/*
+ * What a crash left in the log directories: claims first (an act that
+ * finished is completed, one that did not is undone), then temp files.
+ * Returns the number of claims found, so the caller rescans.
+ */
+int
+catalog_recover(struct catalog *cat)
 {
 	size_t i;
+	int n, claims = 0;
 
-	for (i = 0; i < cat->ndirs; i++)
-		if (cat->dirs[i]->fd != -1)
-			fsio_clean_tmp(cat->dirs[i]->fd, tmp_is_ours,
-			    cat->dirs[i]);
+	for (i = 0; i < cat->ndirs; i++) {
+		if (cat->dirs[i]->fd == -1)
+			continue;
+		if ((n = fsio_recover_claims(cat->dirs[i]->fd, tmp_is_ours,
+		    cat->dirs[i])) == -1)
+			log_warn("recover \"%s\"", log_esc(cat->dirs[i]->path));
+		else
+			claims += n;
+		if (fsio_clean_tmp(cat->dirs[i]->fd, tmp_is_ours,
+		    cat->dirs[i]) == -1)
+			log_warn("clean temp files in \"%s\"",
+			    log_esc(cat->dirs[i]->path));
+	}
+	return claims;
 }
 
 /* Does the gzip file at fd carry our header comment "lethe"? */
@@ -476,32 +414,69 @@ gzip_is_ours(int fd)
 	return i + 6 <= len && memcmp(h + i, "lethe", 6) == 0;
 }
 
+/* The CRC-32 and length (mod 2^32) of a plain file's bytes. */
 static int
-count_lines(const struct mfile *f, uint64_t *lines, int want_ours)
+plain_crc(int fd, uint32_t *crc, uint32_t *len)
 {
-	struct rewrite_opts opts;
-	struct rewrite_stats rs;
-	struct stat st;
-	const char *why;
-	int fd, rc = -1;
+	char buf[64 * 1024];
+	uLong c = crc32(0L, Z_NULL, 0);
+	uint64_t off = 0;
+	ssize_t n;
 
-	if ((fd = fsio_openat_file(f->dir->fd, f->name, &st, &why)) == -1)
-		return -1;
-	if (want_ours && !gzip_is_ours(fd))
-		goto out;
-	memset(&opts, 0, sizeof(opts));
-	opts.format = f->set->format;
-	opts.prefix = f->set->prefix;
-	opts.mask_before = TIME_NONE;
-	opts.start_time = TIME_NONE;
-	opts.audit_before = TIME_NONE;
-	if (rewrite_scan(fd, &opts, &rs, &why) == 0) {
-		*lines = rs.lines;
-		rc = 0;
+	while ((n = fsio_pread(fd, buf, sizeof(buf), (off_t)off)) > 0) {
+		c = crc32(c, (const Bytef *)buf, (uInt)n);
+		off += (uint64_t)n;
 	}
-out:
-	fsio_close(fd);
-	return rc;
+	if (n == -1)
+		return -1;
+	*crc = (uint32_t)c;
+	*len = (uint32_t)off;
+	return 0;
+}
+
+/* The trailer of our single-member gzip file: CRC-32 and ISIZE. */
+static int
+gzip_trailer(int fd, const struct stat *st, uint32_t *crc, uint32_t *len)
+{
+	unsigned char t[8];
+
+	if (st->st_size < 18 || !gzip_is_ours(fd) ||
+	    fsio_pread(fd, t, sizeof(t), st->st_size - 8) != 8)
+		return -1;
+	*crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
+	    (uint32_t)t[3] << 24;
+	*len = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 |
+	    (uint32_t)t[7] << 24;
+	return 0;
+}
+
+/*
+ * Is plain's content exactly what gz holds (gz being our own gzip)?  By
+ * gz's trailer: CRC-32 and length of the uncompressed data.  Fills *pst
+ * with plain's identity.
+ */
+static int
+pair_same(const struct mfile *plain, const struct mfile *gz,
+    struct stat *pst)
+{
+	struct stat gst;
+	uint32_t pc, pl, gc, gl;
+	const char *why;
+	int pfd, gfd, same = 0;
+
+	if ((gfd = fsio_openat_file(gz->dir->fd, gz->name, &gst, &why)) == -1)
+		return 0;
+	if ((pfd = fsio_openat_file(plain->dir->fd, plain->name, pst,
+	    &why)) == -1) {
+		fsio_close(gfd);
+		return 0;
+	}
+	if (gzip_trailer(gfd, &gst, &gc, &gl) == 0 &&
+	    plain_crc(pfd, &pc, &pl) == 0)
+		same = pc == gc && pl == gl;
+	fsio_close(pfd);
+	fsio_close(gfd);
+	return same;
 }
 
 int
@@ -509,7 +484,8 @@ catalog_recover_pairs(struct catalog *cat)
 {
 	struct mfile *plain, *gz;
 	char name[NAME_MAX + 1];
-	uint64_t nplain, ngz;
+	struct stat pst;
+	const char *why;
 	size_t i;
 	int removed = 0;
 
@@ -520,17 +496,16 @@ catalog_recover_pairs(struct catalog *cat)
 		    sizeof(name))
 			continue;
 		if ((gz = catalog_find(cat, plain->dir, name)) == NULL ||
-		    gz->refused != NULL)
+		    gz->refused != NULL || !pair_same(plain, gz, &pst))
 			continue;
-		if (count_lines(gz, &ngz, 1) == -1 ||
-		    count_lines(plain, &nplain, 0) == -1 || ngz != nplain)
-			continue;
-		if (fsio_unlinkat(plain->dir->fd, plain->name) == -1) {
-			log_warn("unlink \"%s\"", log_esc(plain->path));
+		if (fsio_unlink_checked(plain->dir->fd, plain->name, &pst,
+		    &why) == -1) {
+			log_warn("remove \"%s\": %s", log_esc(plain->path), why);
 			continue;
 		}
-		log_info("removed \"%s\": a crash left it beside its "
-		    "compressed copy", log_esc(plain->path));
+		log_info("removed \"%s\": \"%s\" holds the same bytes (a "
+		    "compression stopped before removing it)",
+		    log_esc(plain->path), log_esc(name));
 		plain->refused = "removed";
 		removed++;
 	}

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "lethe.h"
 
 #define MINUTE		60
@@ -24,6 +26,7 @@
 #define DUR_MAX		((int64_t)36500 * DAY)	/* 100 years: no overflow
 						   when added to a time */
 #define MASK_EARLY_UNSET (-2)
+#define MASK_SLACK	(5 * MINUTE)
 
 enum sec_kind {
 	SEC_GLOBAL,
@@ -186,9 +189,11 @@ static const struct {
 static void	emit(struct parser *, int, int, const char *, ...)
 		    PRINTFLIKE(4, 5);
 
+/* kind: 0 an error, 1 a warning, 2 a note (what a default means). */
 static void
-emit(struct parser *p, int line, int warning, const char *fmt, ...)
+emit(struct parser *p, int line, int kind, const char *fmt, ...)
 {
+	static const char *const prefix[] = { "", "warning: ", "note: " };
 	va_list ap;
 	char *body;
 	struct msg *m;
@@ -208,12 +213,12 @@ emit(struct parser *p, int line, int warning, const char *fmt, ...)
 	m = &p->msgs[p->nmsgs];
 	m->line = line;
 	m->seq = p->nmsgs++;
-	(void)xasprintf(&m->text, "%s:%d: %s%s", p->path, line,
-	    warning ? "warning: " : "", body);
+	(void)xasprintf(&m->text, "%s:%d: %s%s", p->path, line, prefix[kind],
+	    body);
 	free(body);
-	if (warning)
+	if (kind == 1)
 		p->nwarnings++;
-	else
+	else if (kind == 0)
 		p->nerrors++;
 }
 
@@ -296,6 +301,7 @@ fmt_rotate(const struct logset *ls, char *buf, size_t sz)
 	int i;
 
 	switch (ls->rotate) {
+	case ROTATE_UNSET:
 	case ROTATE_OFF:
 		return "off";
 	case ROTATE_DAILY:
@@ -737,7 +743,7 @@ set_new(struct parser *p, const char *name)
 	ls->window = 7 * DAY;
 	ls->prefix.v4 = 16;
 	ls->prefix.v6 = 32;
-	ls->rotate = ROTATE_INTERVAL;
+	ls->rotate = ROTATE_UNSET;
 	ls->rotate_every = HOUR;
 	ls->reopen = REOPEN_NONE;
 	ls->compress_after = HOUR;
@@ -984,29 +990,65 @@ check_times(struct parser *p, struct logset *ls, struct secinfo *si)
 		    fmt_duration(ls->window, b2, sizeof(b2)));
 }
 
+/*
+ * rotate defaults to 1h where the set has a reopen hook and to off where
+ * it has none (lethe then follows what others rotate, and says so).
+ * mask_early defaults to the rotate interval plus a few minutes, so that
+ * one rewrite started shortly before the window covers a whole segment;
+ * at most half the window.
+ */
 static void
 check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
 {
 	char buf[64];
 
+	if (ls->rotate == ROTATE_UNSET) {
+		ls->rotate = ls->reopen == REOPEN_NONE ? ROTATE_OFF :
+		    ROTATE_INTERVAL;
+		if (ls->reopen == REOPEN_NONE && !(si->bad & 1u << K_REOPEN))
+			emit(p, ls->line, 2, "[%s] has no reopen, so rotate = "
+			    "off: lethe follows what others rotate", ls->name);
+	}
 	if (ls->mask_early == MASK_EARLY_UNSET) {
 		if (ls->rotate == ROTATE_INTERVAL)
-			ls->mask_early = ls->rotate_every;
+			ls->mask_early = ls->rotate_every + MASK_SLACK;
 		else if (ls->rotate == ROTATE_DAILY)
-			ls->mask_early = DAY;
+			ls->mask_early = DAY + MASK_SLACK;
 		else
 			ls->mask_early = HOUR;
+		if (ls->window > 0 && ls->mask_early > ls->window / 2)
+			ls->mask_early = ls->window / 2;
 	}
 	if (si->bad & (1u << K_ROTATE | 1u << K_REOPEN))
 		return;
 	if (ls->rotate != ROTATE_OFF && ls->reopen == REOPEN_NONE)
 		emit(p, keyline(ls, si, K_ROTATE, K_ROTATE), 0,
-		    "rotate = %s%s needs reopen, or set rotate = off",
-		    fmt_rotate(ls, buf, sizeof(buf)),
-		    si->keyline[K_ROTATE] != 0 ? "" : " (the default)");
-	if (ls->rotate == ROTATE_OFF && ls->reopen != REOPEN_NONE)
+		    "rotate = %s needs reopen, or set rotate = off",
+		    fmt_rotate(ls, buf, sizeof(buf)));
+	if (ls->rotate == ROTATE_OFF && ls->reopen != REOPEN_NONE &&
+	    si->keyline[K_ROTATE] != 0)
 		emit(p, si->keyline[K_REOPEN], 1, "with rotate = off, reopen "
 		    "is used only by rotations asked for with SIGUSR1");
+}
+
+/* What decides how a line is read: facts read otherwise are stale. */
+static void
+facts_key(struct logset *ls)
+{
+	uLong h = crc32(0L, Z_NULL, 0);
+	int v[3];
+	size_t i;
+
+	v[0] = (int)ls->format_kind;
+	v[1] = ls->prefix.v4;
+	v[2] = ls->prefix.v6;
+	h = crc32(h, (const Bytef *)v, sizeof(v));
+	if (ls->regex != NULL)
+		h = crc32(h, (const Bytef *)ls->regex, (uInt)strlen(ls->regex) + 1);
+	for (i = 0; i < ls->nfields; i++)
+		h = crc32(h, (const Bytef *)ls->fields[i],
+		    (uInt)strlen(ls->fields[i]) + 1);
+	ls->facts_key = (uint32_t)h;
 }
 
 static void
@@ -1094,6 +1136,7 @@ check_all(struct parser *p)
 		check_times(p, ls, &p->info[i]);
 		check_prefixes(p, ls, &p->info[i]);
 		compile_format(p, ls, &p->info[i]);
+		facts_key(ls);
 	}
 	check_overlaps(p);
 	if (p->conf->nsets == 0)

@@ -77,6 +77,9 @@ struct jfield {
 
 struct format {
 	enum format_kind kind;
+	char		*regex;		/* as given, for format_clone */
+	char	       **given;
+	size_t		 ngiven;
 	int		 fields;	/* text formats: enum field_bits */
 	struct jfield	*jf;		/* json */
 	size_t		 njf;
@@ -1177,6 +1180,10 @@ format_new(enum format_kind kind, const char *regex, char *const *fields,
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->kind = kind;
+	f->regex = regex != NULL ? xstrdup(regex) : NULL;
+	f->given = xcalloc(nfields + 1, sizeof(*f->given));
+	for (f->ngiven = 0; f->ngiven < nfields; f->ngiven++)
+		f->given[f->ngiven] = xstrdup(fields[f->ngiven]);
 	if (kind == FORMAT_JSON)
 		rc = setup_json(f, fields, nfields);
 	else if (kind == FORMAT_REGEX)
@@ -1208,5 +1215,22 @@ format_free(struct format *f)
 	free(f->groups);
 	free(f->order);
 	free(f->tgroups);
+	for (i = 0; i < f->ngiven; i++)
+		free(f->given[i]);
+	free(f->given);
+	free(f->regex);
 	free(f);
+}
+
+/* A fresh copy of a compiled format, for another thread. */
+struct format *
+format_clone(const struct format *f)
+{
+	struct format *c;
+	const char *errstr;
+
+	if ((c = format_new(f->kind, f->regex, f->given, f->ngiven,
+	    &errstr)) == NULL)
+		fatalx("format_clone: %s", errstr);
+	return c;
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -126,6 +127,8 @@ const char	*format_default_fields(enum format_kind);
 struct format	*format_new(enum format_kind, const char *regex,
 		    char *const *fields, size_t nfields, const char **errstr);
 void		 format_free(struct format *);
+/* A fresh copy, with its own match data (for another thread). */
+struct format	*format_clone(const struct format *);
 /*
  * Scan one line (line[0..len), no newline; len < 2^32): sets *t to the
  * line's time (seconds since the epoch, UTC) or TIME_NONE (t may be NULL
@@ -150,6 +153,7 @@ void		 spans_release(struct spans *);
 
 /* config.c */
 enum rotate_kind {
+	ROTATE_UNSET = -1,	/* while parsing: the default is decided last */
 	ROTATE_OFF,
 	ROTATE_INTERVAL,	/* rotate_every seconds, aligned to the clock */
 	ROTATE_DAILY,		/* local midnight */
@@ -185,6 +189,9 @@ struct logset {
 	int64_t		 mask_early;	/* seconds */
 	int64_t		 retain;	/* seconds */
 	int64_t		 settle;	/* seconds */
+	uint32_t	 facts_key;	/* a hash of what decides how lines are
+					   read: facts read under another key
+					   are read again */
 };
 
 struct config {
@@ -236,6 +243,7 @@ struct file_facts {
 	int64_t		 last_time;
 	int64_t		 oldest_full;	/* time of the oldest line with a
 					   full address; TIME_NONE: none */
+	int		 damaged;	/* could not be read whole: left */
 };
 
 struct policy_plan {
@@ -245,20 +253,79 @@ struct policy_plan {
 					   INT64_MAX: never */
 };
 
+/*
+ * lead: how long before a line's full address reaches the window its
+ * mask may start (at most mask_early; lifecycle_lead).
+ */
 void		 policy_plan(const struct logset *, const struct file_facts *,
-		    int64_t now, struct policy_plan *);
+		    int64_t now, int64_t lead, struct policy_plan *);
 /* "mask compress" and so on, for messages; static buffer. */
 const char	*policy_actions_str(int actions);
 
-/* fsio.c: every filesystem call of lethe goes through here (fault seam) */
+/* fault.c: the test seam (make fault); FAULT(op) is 0 in a normal build */
+enum fault_op {
+	FOP_OPEN,
+	FOP_READ,
+	FOP_WRITE,
+	FOP_FSYNC,
+	FOP_RENAME,
+	FOP_UNLINK,
+	FOP_LINK,
+	FOP_CLOSE,
+	FOP_STAT,
+	FOP_DIR,
+	FOP_ATTR,
+	FOP_LOCK,
+	FOP_ANY,		/* not a call: all of them counted together */
+};
+
+#ifdef LETHE_FAULT_SEAM
+/* Count a call of op; 1 (errno set) when it is to fail.  May pause. */
+int		 fault_hit(int op);
+/* The writer check's answer forced by LETHE_FAULT_WRITER, or -2. */
+int		 fault_writer(void);
+#define FAULT(op)	fault_hit(op)
+#else
+#define FAULT(op)	0
+#define fault_writer()	(-2)
+#endif
+
+/* fsio.c: every filesystem call of lethe goes through here */
 #define FSIO_TMP_TAG	".lethe-"	/* temp files: ".NAME.lethe-XXXXXX" */
 
+struct statfs;
+
+ssize_t		 fsio_read(int fd, void *, size_t);
+ssize_t		 fsio_pread(int fd, void *, size_t, off_t);
+int		 fsio_write_all(int fd, const void *, size_t);
+int		 fsio_fsync(int fd);
+int		 fsio_close(int fd);
+int		 fsio_fstat(int fd, struct stat *);
+/* lstat of dfd/name: never follows a symbolic link */
+int		 fsio_fstatat(int dfd, const char *name, struct stat *);
+/* stat of dfd/name, following links (/proc/PID/fd/N only) */
+int		 fsio_statat(int dfd, const char *name, struct stat *);
+int		 fsio_fstatfs(int fd, struct statfs *);
+/* openat with O_CLOEXEC | O_NOCTTY added */
+int		 fsio_openat(int dfd, const char *name, int flags, mode_t);
+int		 fsio_mkdir(const char *path, mode_t);
+int		 fsio_unlinkat(int dfd, const char *name);
+int		 fsio_renameat(int dfd, const char *from, const char *to);
+/* renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace. */
+int		 fsio_rename_noreplace(int dfd, const char *from, const char *to);
 /*
- * Open a directory (O_DIRECTORY, O_NOFOLLOW on the last component) and
- * check that nobody but root and its owner may write to it.  Returns the
- * fd, or -1 with *why set (and errno where it applies).
+ * Open an absolute directory path with no symbolic link in any of its
+ * components, and check that nobody but root and its owner may write to
+ * it.  Returns the fd, or -1 with *why set (and errno where it applies).
  */
 int		 fsio_opendir(const char *path, const char **why);
+/* One directory component under dfd, never a symbolic link. */
+int		 fsio_opendirat(int dfd, const char *name, const char **why);
+/* Read dfd's entries from the start ("." and ".." skipped); next gives
+   NULL at the end (errno 0) or on an error (errno set). */
+DIR		*fsio_dir_open(int dfd);
+struct dirent	*fsio_dir_next(DIR *);
+void		 fsio_dir_close(DIR *);
 /*
  * Open dfd/name for reading without following a link and without
  * blocking on a FIFO; refuse what is not a regular file with one link.
@@ -269,28 +336,49 @@ int		 fsio_openat_file(int dfd, const char *name, struct stat *st,
 /* Create ".TARGET.lethe-XXXXXX" in dfd, mode 0600; name to tmp. */
 int		 fsio_tmp_create(int dfd, const char *target, char *tmp,
 		    size_t tmpsz);
+/* Owner, group, mode and times of orig onto the temp file; fsync; close
+   (tmpfd closed in every case). */
+int		 fsio_tmp_finish(int tmpfd, const struct stat *orig);
 /*
- * Finish a temp file: copy owner, group, mode and mtime of orig, fsync,
- * close, rename over target (noreplace: only if target does not exist,
- * else EEXIST), fsync the directory.  tmpfd is closed in
- * every case; on failure the temp file is removed.
+ * For files lethe owns (catalog, metrics): finish tmp as orig says and
+ * rename it over target (noreplace: only if target does not exist, else
+ * EEXIST); fsync the directory.  On failure the temp file is removed.
  */
 int		 fsio_replace(int dfd, int tmpfd, const char *tmp,
 		    const char *target, int noreplace, const struct stat *orig);
-/* Remove every stale ".NAME.lethe-XXXXXX" whose NAME matches keep_cb. */
+/*
+ * Replace the managed file dfd/name by the finished temp file tmp under
+ * target (name itself, or a new name such as name.gz, never over another
+ * file): name is claimed (renamed to a private name), checked to be
+ * *expect (device, inode) with size bytes (-1: any), then tmp takes
+ * target and the claimed original is removed.  Returns 0, or -1 with
+ * *why and errno (ESTALE: another file had the name; EAGAIN: it grew);
+ * then the original is back under its name and tmp is removed.
+ */
+int		 fsio_commit(int dfd, const char *name, const struct stat *expect,
+		    int64_t size, const char *tmp, const char *target,
+		    const char **why);
+/* Remove dfd/name if, claimed, it is *expect; else put it back. */
+int		 fsio_unlink_checked(int dfd, const char *name,
+		    const struct stat *expect, const char **why);
+/* Rename from to (never over a file) and check that what moved is
+   *expect; else move it back and fail with ESTALE. */
+int		 fsio_rename_checked(int dfd, const char *from, const char *to,
+		    const struct stat *expect, const char **why);
+/* A claim's name: its original NAME into base and the inode of its
+   replacement (0: none) into *ino; -1 when name is not a claim. */
+int		 fsio_claim_parse(const char *name, char *base, size_t basesz,
+		    unsigned long long *ino);
+/* Finish or undo every act a crash left behind (claims whose NAME
+   is_ours says is managed here; is_ours NULL: all).  Returns how many
+   claims there were, or -1 when one could not be handled. */
+int		 fsio_recover_claims(int dfd, int (*is_ours)(const char *, void *),
+		    void *arg);
+/* Remove every stale ".NAME.lethe-XXXXXX" whose NAME is_ours says. */
 int		 fsio_clean_tmp(int dfd, int (*is_ours)(const char *, void *),
 		    void *arg);
-ssize_t		 fsio_read(int fd, void *, size_t);
-ssize_t		 fsio_pread(int fd, void *, size_t, off_t);
-int		 fsio_write_all(int fd, const void *, size_t);
-int		 fsio_fsync(int fd);
-int		 fsio_close(int fd);
-int		 fsio_unlinkat(int dfd, const char *name);
-int		 fsio_renameat(int dfd, const char *from, const char *to);
 int		 fsio_read_file(const char *path, size_t max, char **buf,
 		    size_t *len);
-/* renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace. */
-int		 fsio_rename_noreplace(int dfd, const char *from, const char *to);
 /*
  * Create dfd/name, which must not exist (EEXIST), with the owner, group
  * and mode of *like (a rotated file's successor).  Returns 0, or -1 with
@@ -299,6 +387,13 @@ int		 fsio_rename_noreplace(int dfd, const char *from, const char *to);
  */
 int		 fsio_create_like(int dfd, const char *name,
 		    const struct stat *like, const char **why);
+/*
+ * Take the exclusive lock in state_dir (the file "lock", which then
+ * holds "PID COMMAND"), held until the process exits.  Returns 0; 1 when
+ * another process holds it (its "PID COMMAND" in holder); -1 on error.
+ */
+int		 fsio_lock(int state_dfd, const char *cmd, char *holder,
+		    size_t hsz);
 
 /* rewrite.c */
 /* Options of one pass over a file. */
@@ -319,6 +414,7 @@ struct rewrite_opts {
 struct rewrite_stats {
 	int		 gzip_in;	/* the input was gzip */
 	uint64_t	 lines;
+	uint64_t	 bytes_raw;	/* read from the file, as stored */
 	uint64_t	 bytes_in;	/* uncompressed */
 	uint64_t	 bytes_out;	/* uncompressed */
 	uint64_t	 addrs_masked;
@@ -377,7 +473,27 @@ void		 tail_facts_reset(struct tailpos *, int live);
 int		 tail_same_head(int fd, const struct tailpos *);
 int		 tail_read(int fd, struct tailpos *, const struct logset *,
 		    size_t budget, int *truncated);
+int		 tail_finish(int fd, struct tailpos *, const struct logset *);
 
+
+/* names.c: the rotated-name grammar (pure) */
+/*
+ * When name looks rotated (BASE.N, BASE.N.gz, BASE-YYYYMMDD[HH][.gz],
+ * BASE-YYYYMMDDTHHMMZ[.gz], BASE.gz), return the length of BASE; else 0.
+ */
+size_t		 names_rotated_base(const char *name);
+/* Is name one of lethe's own segments (BASE-YYYYMMDDTHHMMZ[.gz])? */
+int		 names_is_segment(const char *name);
+/*
+ * The name a compressed copy of name takes: name + ".gz" in buf, or NULL
+ * when name already ends in ".gz" (plain text under a gzip name is
+ * compressed in place, so it keeps its place in the set); "" when it
+ * does not fit.
+ */
+const char	*names_gz(const char *name, char *buf, size_t bufsz);
+/* "LIVE-YYYYMMDDTHHMMZ" for time t (UTC); -1 when it does not fit. */
+int		 names_segment(const char *live, int64_t t, char *out,
+		    size_t outsz);
 
 /* catalog.c */
 enum mfile_state {
@@ -404,17 +520,18 @@ struct mfile {
 	struct stat	 st;		/* lstat at discovery */
 	const char	*refused;	/* why it is skipped, or NULL */
 
-	/* kept by the daemon (daemon.c), carried across rescans */
-	int		 state;		/* enum mfile_state */
+	/* kept by the daemon, carried across rescans */
+	int		 state;		/* enum mfile_state: follow_set_state */
 	int		 fd;		/* followed (live, settling), or -1 */
 	struct tailpos	 tp;		/* where we read; tp.ff: the facts */
+	uint32_t	 facts_key;	/* the set's facts_key they were read by */
 	int		 have_facts;	/* tp.ff describes the whole file */
 	int		 hook_wait;	/* settling until our reopen hook ran */
 	int		 more;		/* followed, with more to read */
+	int		 warned_unknown; /* "cannot tell" said for it */
 	int64_t		 growth_at;	/* when it last grew (daemon clock) */
 	int64_t		 retry_at;	/* after a failure, not before */
 	int64_t		 backoff;
-	int64_t		 next_due;	/* policy's next action */
 	uint64_t	 job;		/* the job working on it, or 0 */
 };
 
@@ -427,29 +544,68 @@ struct catalog {
 };
 
 /*
- * When name looks rotated (BASE.N, BASE.N.gz, BASE-YYYYMMDD[HH][.gz],
- * BASE-YYYYMMDDTHHMMZ[.gz], BASE.gz), return the length of BASE; else 0.
- */
-size_t		 catalog_rotated_base(const char *name);
-int		 catalog_is_segment(const char *name);
-const char	*catalog_gz_name(const char *name, char *buf, size_t bufsz);
-/*
  * Find every file of every set: the live files the globs match and their
  * rotated siblings.  Refused entries are kept with ->refused set and
  * logged; errors (a refused or missing directory, a file claimed by two
  * sets) are logged and counted.  Returns 0, or -1 when nerrors > 0.
  */
 int		 catalog_discover(struct catalog *, struct config *);
-/* Remove stale temp files of managed names left by a crash. */
-void		 catalog_clean_tmp(struct catalog *);
 /*
- * After a crash between compressing X into X.gz and removing X, both
- * exist: remove X when X.gz is our complete gzip (header comment "lethe")
- * with as many lines.  Returns the number of files removed.
+ * Finish or undo the acts a crash left (claims), then remove stale temp
+ * files of managed names.  Returns the number of claims handled (then
+ * discover again).
+ */
+int		 catalog_recover(struct catalog *);
+/*
+ * After a crash between compressing X into X.gz and removing X (or a
+ * tool that does the same), both exist: remove X when X.gz is our gzip
+ * whose trailer (CRC-32 and size) says it holds X's bytes exactly.
+ * Returns the number of files removed.
  */
 int		 catalog_recover_pairs(struct catalog *);
 void		 catalog_release(struct catalog *);
 void		 mfile_free(struct mfile *);
+
+/* lifecycle.c: the decisions and acts that once and run share */
+struct lc_out {
+	int		 print;		/* once: stdout, "rotate A -> B" */
+	int		 dry_run;	/* only say ("would ...") */
+};
+
+/* How long before the window a mask starts: once, or the daemon. */
+int64_t		 lifecycle_lead(const struct logset *, int daemon,
+		    int64_t sweep);
+/* Facts of a file without a single time: its mtime stands for all. */
+void		 lifecycle_untimed(struct file_facts *, int64_t mtime,
+		    int pending_full);
+/*
+ * Read a managed file whole for its facts (and audit's counts, lines
+ * older than now - window).  Returns 0; 1 when it is damaged (corrupt
+ * gzip, a read error: the facts say what could be read and ff->damaged
+ * is set); -1 when it cannot be opened (logged, but not ENOENT).
+ */
+int		 lifecycle_scan(const struct mfile *, int64_t now, struct stat *,
+		    struct file_facts *, struct rewrite_stats *);
+/* Is a rotation of a live file (size bytes, facts ff) due?  *stamp:
+   the time its segment is named for. */
+int		 lifecycle_rotation_due(const struct logset *,
+		    const struct file_facts *, uint64_t size, int64_t now,
+		    int64_t lead, int64_t *stamp);
+/* Rotate a live file (identity live_st) to a segment named for stamp. */
+int		 lifecycle_rotate(const struct mfile *, const struct stat *live_st,
+		    int64_t stamp, char *seg, size_t segsz, const struct lc_out *);
+int		 lifecycle_delete(const struct mfile *, const struct stat *,
+		    const struct lc_out *);
+int		 lifecycle_rewrite_opts(const struct mfile *,
+		    const struct policy_plan *, const struct file_facts *,
+		    struct rewrite_opts *, char *buf, size_t bufsz,
+		    const char **newname);
+void		 lifecycle_said_rewrite(const struct mfile *, int actions,
+		    const char *newname, uint64_t masked, const struct lc_out *);
+int		 lifecycle_writer(const struct mfile *, const struct stat *);
+int64_t		 lifecycle_seal_wait(const struct mfile *, const struct stat *,
+		    int64_t quiet_for, int *warned);
+void		 lifecycle_recreate_live(const struct mfile *seg);
 
 /* notify.c: sd_notify (NOTIFY_SOCKET; no-ops without it) */
 int		 notify_ready(void);
@@ -459,7 +615,7 @@ int		 notify_watchdog(void);
 int		 notify_status(const char *, ...) PRINTFLIKE(1, 2);
 uint64_t	 notify_watchdog_usec(void);
 
-/* state.c: the saved catalog */
+/* store.c: the saved catalog */
 enum srecord_flags {
 	SR_LIVE		= 1 << 0,
 	SR_GZIP		= 1 << 1,
@@ -481,65 +637,33 @@ struct srecord {
 	int64_t		 first_time;
 	int64_t		 last_time;
 	int64_t		 oldest_full;
+	uint32_t	 facts_key;	/* the set's facts_key at the time */
 };
 
-void		 state_encode(const struct srecord *, size_t, char **, size_t *);
-int		 state_decode(const char *, size_t, struct srecord **, size_t *,
+void		 store_encode(const struct srecord *, size_t, char **, size_t *);
+int		 store_decode(const char *, size_t, struct srecord **, size_t *,
 		    const char **errstr);
-void		 state_records_free(struct srecord *, size_t);
-int		 state_save(int dfd, const struct srecord *, size_t);
-int		 state_load(int dfd, struct srecord **, size_t *,
+void		 store_records_free(struct srecord *, size_t);
+int		 store_save(int dfd, const struct srecord *, size_t);
+int		 store_load(int dfd, struct srecord **, size_t *,
 		    const char **errstr);
+/*
+ * Open (creating it, mode 0700) the config's state_dir and take its lock
+ * for cmd.  Exits 75 (EX_TEMPFAIL) when another lethe holds it, saying
+ * which.  Returns the directory's descriptor.
+ */
+int		 store_lock(const struct config *, const char *cmd);
 
-/* rotate.c */
+/* rotation.c */
 int64_t		 rotate_next(const struct logset *, int64_t after);
 int64_t		 rotate_prev(const struct logset *, int64_t now);
 int		 rotate_segment_name(int dfd, const char *live, int64_t t,
 		    char *out, size_t outsz);
 int		 rotate_file(int dfd, const char *live, const char *segment,
-		    const char **why);
+		    const struct stat *live_st, const char **why);
 int		 rotate_hook_signal(const struct logset *, const char **why);
 pid_t		 rotate_hook_command(const struct logset *, const char **why);
 int		 rotate_has_writer(int dfd, const char *name, dev_t, ino_t);
-
-/* daemon.c */
-struct config	*daemon_load_config(const char *path, int plain);
-int		 daemon_run(const char *conf_path, int have_now, int64_t now);
-
-/* worker.c: one thread for whole-file jobs */
-enum job_kind {
-	JOB_SCAN,		/* read a file for its facts */
-	JOB_REWRITE,		/* mask and/or compress it */
-};
-
-struct job {
-	uint64_t	 id;
-	enum job_kind	 kind;
-	int		 actions;	/* JOB_REWRITE: enum policy_action */
-	int		 dfd;		/* a dup of the directory's */
-	char		*name;
-	char		*newname;	/* compressing: name.gz */
-	char		*path;		/* for messages */
-	struct stat	 expect;	/* the file must still be this one */
-	enum format_kind fkind;		/* compiled in the worker */
-	char		*regex;
-	char	       **fields;
-	size_t		 nfields;
-	struct rewrite_opts opts;	/* format and cancel set by the worker */
-	/* results */
-	int		 rc;
-	char		*err;
-	struct rewrite_stats stats;
-	struct stat	 after;		/* the file after the job */
-};
-
-struct event_base;
-void		 worker_start(struct event_base *,
-		    void (*)(struct job *, void *), void *);
-int		 worker_busy(void);
-int		 worker_submit(struct job *);
-void		 worker_stop(void);
-void		 job_free(struct job *);
 
 /* metrics.c: Prometheus textfile */
 enum metric_action {
@@ -585,5 +709,144 @@ void		 metrics_render(const struct config *,
 int		 metrics_write(const char *path, const struct config *,
 		    const struct set_metrics *, const struct metrics *,
 		    int64_t now);
+
+/* load.c: read and parse a config; messages to stderr (plain) or log */
+struct config	*load_config(const char *path, int plain);
+
+/* main.c, cmd_*.c: the commands */
+enum cmd_flags {
+	CMD_DRY_RUN	= 1 << 0,
+	CMD_MASK_OPTS	= 1 << 1,
+};
+
+struct cmd_opts {
+	const char	*conf;
+	int		 verbose;
+	int64_t		 now;
+	int		 have_now;
+	int		 dry_run;
+	int		 v4_prefix;
+	int		 v6_prefix;
+	const char	*format;
+	const char	*addresses;
+	const char	*regex;
+	const char	*output;
+};
+
+int		 cmd_check(const struct cmd_opts *);
+int		 cmd_once(const struct cmd_opts *);
+int		 cmd_audit(const struct cmd_opts *);
+int		 cmd_mask(const struct cmd_opts *);
+
+/* daemon.c: lethe run */
+struct event;
+struct event_base;
+
+/* What the daemon keeps per set, beside the config. */
+struct setrt {
+	int64_t		 next_rotate;	/* aligned rotation, daemon clock */
+	int		 rotate_now;	/* USR1, size, early, or restart */
+	int64_t		 rotate_stamp;	/* the segments' time, 0: now */
+	pid_t		 hook_pid;	/* a reopen command running */
+	int64_t		 hook_deadline;
+	int		 hook_due;	/* segments wait for a hook run */
+	int64_t		 hook_retry_at;
+	int64_t		 hook_backoff;
+	int		 warned_noreopen;
+	int		 warned_live;
+	struct set_metrics m;		/* counters, kept across reloads */
+};
+
+struct watch {
+	int		 wd;
+	char		*path;
+};
+
+struct daemon {
+	struct event_base *base;
+	const char	*conf_path;
+	struct config	*conf;
+	struct setrt	*rt;
+	struct catalog	 cat;
+	struct srecord	*records;	/* the saved catalog, at start */
+	const struct srecord **rsorted;	/* records by path (record_find) */
+	size_t		 nrecords;
+	int		 state_dfd;
+
+	int		 fake_clock;	/* --now given */
+	int64_t		 now_base;
+	struct timespec	 mono_base;
+	double		 rate;		/* test clock rate */
+
+	struct event	*ev_timer;
+	struct event	*ev_work;
+	struct event	*ev_inotify;
+	struct event	*ev_sig[6];
+	int		 ifd;
+	struct watch	*watches;
+	size_t		 nwatches;
+
+	int		 rescan;
+	uint64_t	 next_job;
+	int		 dirty;		/* offsets moved: save within a sweep */
+	int		 urgent;	/* a file changed state: save now */
+	int64_t		 saved_at;
+	uint64_t	 wd_usec;
+	struct timespec	 wd_next;
+	int		 stopping;
+	int		 recover;	/* an act may have left a claim */
+	int64_t		 rescan_at;	/* a failed rescan is retried then */
+	int		 save_failing;	/* the catalog could not be saved */
+	struct metrics	 metrics;
+};
+
+#define BACKOFF_MIN	5
+#define BACKOFF_MAX	600		/* as syslogd caps its retries */
+
+int		 daemon_run(const char *conf_path, int have_now, int64_t now);
+/* The saved record of f, while the daemon starts; NULL: none. */
+const struct srecord *daemon_record(const struct daemon *,
+		    const struct mfile *);
+int64_t		 daemon_now(const struct daemon *);
+double		 daemon_now_f(const struct daemon *);
+/* Run the tick again as soon as the loop is free. */
+void		 daemon_kick(struct daemon *);
+/* Save the catalog (and the metrics) now. */
+void		 daemon_flush(struct daemon *, int64_t now);
+struct setrt	*daemon_setrt(struct daemon *, const struct logset *);
+/* "2026-11-29T04:00:00Z", or "never"; two static buffers in turn. */
+const char	*daemon_iso(int64_t);
+/* Capped exponential backoff after a failure of f. */
+void		 daemon_backoff(struct mfile *, int64_t now);
+
+/* follow.c: files followed and sealed, inotify, rescans */
+void		 follow_set_state(struct mfile *, int state);
+void		 follow_adopt(struct daemon *, struct mfile *, int64_t now);
+void		 follow_open(struct mfile *);
+void		 follow_step(struct daemon *, struct mfile *, int64_t now,
+		    size_t budget);
+/* A settling file: sealed when it may be; returns when to look again. */
+int64_t		 follow_seal(struct daemon *, struct mfile *, int64_t now);
+void		 follow_rescan(struct daemon *, int64_t now);
+void		 follow_watch(struct daemon *);
+int		 follow_start(struct daemon *);
+void		 follow_stop(struct daemon *);
+/* A file's facts no longer describe it (a reload changed how to read). */
+void		 follow_forget(struct mfile *);
+
+/* jobs.c: one worker thread for whole-file jobs */
+void		 jobs_start(struct daemon *);
+void		 jobs_stop(void);
+int		 jobs_busy(void);
+/* A sealed file: start what policy says is due; returns the next due. */
+int64_t		 jobs_step(struct daemon *, struct mfile *, int64_t now);
+
+/* rotation.c, in the daemon: per-set rotation and reopen hooks */
+int64_t		 rotation_step(struct daemon *, size_t set, int64_t now);
+int64_t		 rotation_live_step(struct daemon *, struct mfile *,
+		    int64_t now);
+void		 rotation_recover(struct daemon *);
+void		 rotation_reap(struct daemon *);
+void		 rotation_timeouts(struct daemon *, int64_t now);
 
 #endif /* LETHE_H */

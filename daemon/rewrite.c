@@ -61,6 +61,7 @@ struct rw {
 	z_stream	 inz;
 	int		 inz_live;
 	int		 member_end;	/* inflate finished a gzip member */
+	int		 zero_pad;	/* NUL bytes after the last member */
 	unsigned char	*dec;
 
 	/* line assembly */
@@ -141,8 +142,10 @@ rw_read(struct rw *rw, void *buf, size_t len)
 	ssize_t n;
 
 	for (;;) {
-		if ((n = fsio_read(rw->infd, buf, len)) != -1)
+		if ((n = fsio_read(rw->infd, buf, len)) != -1) {
+			rw->st->bytes_raw += (uint64_t)n;
 			return n;
+		}
 		if (errno != EAGAIN)
 			break;
 		pfd.fd = rw->infd;
@@ -228,8 +231,19 @@ rw_inflate(struct rw *rw, const char **buf)
 			rw->inz.avail_in = (uInt)n;
 		}
 		if (rw->member_end) {
-			if (rw->inz.avail_in == 0)
-				return 0;	/* in_eof */
+			/* NUL padding after the last member: zcat takes it. */
+			while (rw->inz.avail_in > 0 && *rw->inz.next_in == 0) {
+				rw->inz.next_in++;
+				rw->inz.avail_in--;
+				rw->zero_pad = 1;
+			}
+			if (rw->inz.avail_in == 0) {
+				if (rw->in_eof)
+					return 0;
+				continue;
+			}
+			if (rw->zero_pad)
+				return rw_inflate_err(rw, Z_DATA_ERROR);
 			if (inflateReset(&rw->inz) != Z_OK)
 				return rw_inflate_err(rw, Z_STREAM_ERROR);
 			rw->member_end = 0;
@@ -637,39 +651,6 @@ rewrite_stream(int infd, int outfd, struct format *format,
 	return rv;
 }
 
-/* The input must not have changed size while we read it. */
-static int
-rw_same_size(struct rw *rw, const struct stat *before)
-{
-	struct stat now;
-
-	if (fstat(rw->infd, &now) == -1) {
-		rw->errstr = rw_syserr("fstat");
-		return -1;
-	}
-	if (now.st_size == before->st_size)
-		return 0;
-	rw->errstr = now.st_size > before->st_size ?
-	    "file grew during rewrite" : "file shrank during rewrite";
-	errno = EAGAIN;
-	return -1;
-}
-
-/* After a rename to a new name: remove the old one, make it durable. */
-static int
-rw_remove_old(int dfd, const char *name, const char **errstr)
-{
-	if (fsio_unlinkat(dfd, name) == -1) {
-		*errstr = rw_syserr("remove the original after the rename");
-		return -1;
-	}
-	if (fsio_fsync(dfd) == -1) {
-		*errstr = rw_syserr("fsync directory");
-		return -1;
-	}
-	return 0;
-}
-
 static int
 rw_open(int dfd, const char *name, const struct stat *expect,
     struct stat *st, const char **errstr)
@@ -712,27 +693,36 @@ rewrite_file(int dfd, const char *name, const char *newname,
 		goto fail_close_fd;
 	}
 	rw_init(&rw, opts, stats, fd, tmpfd);
-	if (rw_run(&rw) == -1 || rw_same_size(&rw, &st) == -1) {
+	if (rw_run(&rw) == -1) {
 		*errstr = rw.errstr;
 		rw_release(&rw);
 		goto fail_unlink_tmp;
 	}
 	rw_release(&rw);
-	/* fsio_replace closes tmpfd and removes tmp on failure. */
-	if (fsio_replace(dfd, tmpfd, tmp, target, newname != NULL,
-	    &st) == -1) {
-		*errstr = rw_syserr("replace");
+	if (fsio_tmp_finish(tmpfd, &st) == -1) {
+		*errstr = rw_syserr("finish temp file");
+		tmpfd = -1;
+		goto fail_unlink_tmp;
+	}
+	tmpfd = -1;
+	/*
+	 * The act: name is claimed and checked to be the file we read,
+	 * with no byte more than we read (its size right before the
+	 * rename), then the temp file takes target.
+	 */
+	if (fsio_commit(dfd, name, &st, (int64_t)stats->bytes_raw, tmp,
+	    target, errstr) == -1) {
+		*errstr = rw_syserr(*errstr);
 		goto fail_close_fd;
 	}
-	if (newname != NULL && rw_remove_old(dfd, name, errstr) == -1)
-		goto fail_close_fd;
 	/* Read only, and the new file is in place: nothing to report. */
 	(void)fsio_close(fd);
 	return 0;
 
 fail_unlink_tmp:
 	saved = errno;
-	(void)fsio_close(tmpfd);
+	if (tmpfd != -1)
+		(void)fsio_close(tmpfd);
 	(void)fsio_unlinkat(dfd, tmp);
 	errno = saved;
 fail_close_fd:

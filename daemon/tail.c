@@ -181,7 +181,7 @@ tail_read(int fd, struct tailpos *tp, const struct logset *set,
 	*truncated = 0;
 	if (tail_buf == NULL)
 		tail_buf = xmalloc(TAIL_BUF);
-	if (fstat(fd, &st) == -1)
+	if (fsio_fstat(fd, &st) == -1)
 		return -1;
 	if ((uint64_t)st.st_size < tp->scan_pos || !tail_same_head(fd, tp)) {
 		tail_facts_reset(tp, tp->ff.live);
@@ -207,4 +207,36 @@ tail_read(int fd, struct tailpos *tp, const struct logset *set,
 	}
 	tail_rehash(fd, tp, tp->size);
 	return budget == 0 && tp->scan_pos < tp->size ? 1 : 0;
+}
+
+/*
+ * A sealed file's last line, when it has no newline: scan what lies past
+ * the last line boundary as one more line, so that its time and address
+ * count.  Returns 0, or -1 on a read error.
+ */
+int
+tail_finish(int fd, struct tailpos *tp, const struct logset *set)
+{
+	struct stat st;
+	ssize_t n;
+	size_t want;
+
+	if (tail_buf == NULL)
+		tail_buf = xmalloc(TAIL_BUF);
+	if (fsio_fstat(fd, &st) == -1)
+		return -1;
+	if (tp->long_line || (uint64_t)st.st_size <= tp->scan_pos) {
+		tp->long_line = 0;
+		return 0;
+	}
+	want = (uint64_t)st.st_size - tp->scan_pos < TAIL_BUF ?
+	    (size_t)((uint64_t)st.st_size - tp->scan_pos) : TAIL_BUF;
+	if ((n = fsio_pread(fd, tail_buf, want, (off_t)tp->scan_pos)) < 0)
+		return -1;
+	tail_line(tp, set, tail_buf, (size_t)n);
+	if ((uint64_t)st.st_size - tp->scan_pos > TAIL_BUF)
+		tail_full(tp);	/* a long last line: its rest may hold one */
+	tp->scan_pos = tp->offset = (uint64_t)st.st_size;
+	tp->size = (uint64_t)st.st_size;
+	return 0;
 }

@@ -32,6 +32,7 @@ Env: LETHE_FAULT_BIN (a fault build to use), FAULT_A_SECONDS (default
 
 import collections
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -207,6 +208,9 @@ def final_state(logs):
     return snap, live
 
 
+CLAIM = re.compile(r"^\.(.+)\.lethe-claim-(\d+)-[A-Za-z0-9]{6}$")
+
+
 def line_problems(logs, allow_pairs):
     """Account for every line on disk.  Returns (problems, pairs): pairs
     are X beside X.gz (ours, same lines): the state a crash between the
@@ -216,8 +220,20 @@ def line_problems(logs, allow_pairs):
     per_file = {}
     names = sorted(n for n in os.listdir(logs) if not n.startswith(".") and
                    n not in UNMANAGED and n != "link.log")
+    # A fault between lethe's claim of a file (".NAME.lethe-claim-INO-X")
+    # and the end of its act leaves the original under that private
+    # name: its lines are on disk, and the next run puts it back (no
+    # file has INO) or removes it (its replacement, inode INO, is there).
+    inodes = {os.lstat(os.path.join(logs, n)).st_ino for n in names}
+    for n in sorted(os.listdir(logs)):
+        m = CLAIM.match(n)
+        if m and int(m.group(2)) not in inodes:
+            names.append(n)
     for n in names:
+        m = CLAIM.match(n)
         data, _ = L.read_content(os.path.join(logs, n))
+        if m:
+            n = m.group(1)   # its lines count as the file's it was
         lines, nl = L.split_lines(data)
         if lines and not nl:
             probs.append("%s: no newline at the end" % n)

@@ -60,8 +60,8 @@ while read -r k; do
 done <"$tmp/keys"
 echo "checked $n keys of conf/lethe.conf"
 
-# Commands of main.c's table: { "check", cmd_check },
-sed -n 's/^[[:space:]]*{[[:space:]]*"\([a-z][a-z0-9_-]*\)",[[:space:]]*cmd_[a-z0-9_]*[[:space:]]*},.*/\1/p' \
+# Commands of main.c's table: { "check", cmd_check, 0 },
+sed -n 's/^[[:space:]]*{[[:space:]]*"\([a-z][a-z0-9_-]*\)",[[:space:]]*cmd_[a-z0-9_]*[[:space:]]*[,}].*/\1/p' \
     daemon/main.c >"$tmp/cmds"
 [ -s "$tmp/cmds" ] || fail "no command table found in daemon/main.c"
 n=0

@@ -19,13 +19,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf;
 	const char *err;
 
-	if (state_decode((const char *)data, size, &r, &n, &err) == 0) {
-		state_encode(r, n, &buf, &len);
-		assert(state_decode(buf, len, &r2, &n2, &err) == 0);
+	if (store_decode((const char *)data, size, &r, &n, &err) == 0) {
+		store_encode(r, n, &buf, &len);
+		assert(store_decode(buf, len, &r2, &n2, &err) == 0);
 		assert(n2 == n);
-		state_records_free(r2, n2);
+		store_records_free(r2, n2);
 		free(buf);
-		state_records_free(r, n);
+		store_records_free(r, n);
 	}
 	return 0;
 }

@@ -2,9 +2,9 @@
  * The saved catalog: what lethe knows of each managed file, so that a
  * restart does not rescan unchanged files.  A text file in state_dir:
  *
- *	lethe-catalog 1
+ *	lethe-catalog 2
  *	f SET PATH DEV INO SIZE MTIME_NS HEAD_HASH HEAD_LEN OFFSET FLAGS
- *	  FIRST LAST OLDEST_FULL			(one line per file)
+ *	  FIRST LAST OLDEST_FULL FACTS_KEY		(one line per file)
  *	end COUNT CRC32
  *
  * SET and PATH are hex (names may hold any byte), times are epoch seconds
@@ -27,7 +27,7 @@
 
 #include "lethe.h"
 
-#define STATE_MAGIC	"lethe-catalog 1\n"
+#define STATE_MAGIC	"lethe-catalog 2\n"
 #define STATE_NAME	"catalog"
 #define STATE_MAX	(256 * 1024 * 1024)
 
@@ -80,7 +80,7 @@ sbuf_time(struct sbuf *b, int64_t t)
 }
 
 void
-state_encode(const struct srecord *r, size_t n, char **out, size_t *outlen)
+store_encode(const struct srecord *r, size_t n, char **out, size_t *outlen)
 {
 	struct sbuf b = { NULL, 0, 0 };
 	char num[256];
@@ -100,7 +100,8 @@ state_encode(const struct srecord *r, size_t n, char **out, size_t *outlen)
 		sbuf_time(&b, r[i].first_time);
 		sbuf_time(&b, r[i].last_time);
 		sbuf_time(&b, r[i].oldest_full);
-		sbuf_add(&b, "\n", 1);
+		sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
+		    " %08" PRIx32 "\n", r[i].facts_key));
 	}
 	snprintf(num, sizeof(num), "end %zu %08lx\n", n,
 	    crc32(0L, (const Bytef *)b.p, (uInt)b.len));
@@ -202,13 +203,13 @@ get_time(const char *s, size_t len, int64_t *t)
 static int
 decode_record(const char *p, const char *end, struct srecord *r)
 {
-	const char *t[14];
-	size_t l[14], i;
+	const char *t[15];
+	size_t l[15], i;
 	uint64_t v[8];
 	static const int base[8] = { 10, 10, 10, 10, 16, 10, 10, 10 };
 
 	memset(r, 0, sizeof(*r));
-	for (i = 0; i < 14; i++)
+	for (i = 0; i < 15; i++)
 		if ((t[i] = tok(&p, end, &l[i])) == NULL)
 			return -1;
 	if (p != end || l[0] != 1 || t[0][0] != 'f')
@@ -234,8 +235,10 @@ decode_record(const char *p, const char *end, struct srecord *r)
 	r->flags = (int)v[7];
 	if (get_time(t[11], l[11], &r->first_time) == -1 ||
 	    get_time(t[12], l[12], &r->last_time) == -1 ||
-	    get_time(t[13], l[13], &r->oldest_full) == -1)
+	    get_time(t[13], l[13], &r->oldest_full) == -1 ||
+	    l[14] != 8 || num(t[14], l[14], 16, 0, UINT32_MAX, &v[0]) == -1)
 		goto fail;
+	r->facts_key = (uint32_t)v[0];
 	return 0;
 fail:
 	free(r->set);
@@ -245,7 +248,7 @@ fail:
 }
 
 void
-state_records_free(struct srecord *r, size_t n)
+store_records_free(struct srecord *r, size_t n)
 {
 	size_t i;
 
@@ -276,7 +279,7 @@ decode_end(const char *buf, const char *p, const char *end, size_t n)
 }
 
 int
-state_decode(const char *buf, size_t len, struct srecord **out, size_t *nout,
+store_decode(const char *buf, size_t len, struct srecord **out, size_t *nout,
     const char **errstr)
 {
 	struct srecord *r = NULL;
@@ -286,7 +289,7 @@ state_decode(const char *buf, size_t len, struct srecord **out, size_t *nout,
 	*out = NULL;
 	*nout = 0;
 	if (len < mlen || memcmp(buf, STATE_MAGIC, mlen) != 0) {
-		*errstr = "not a lethe catalog of version 1";
+		*errstr = "not a lethe catalog of version 2";
 		return -1;
 	}
 	for (p = buf + mlen; p < end; p = nl + 1) {
@@ -308,21 +311,21 @@ state_decode(const char *buf, size_t len, struct srecord **out, size_t *nout,
 			break;
 		n++;
 	}
-	state_records_free(r, n);
+	store_records_free(r, n);
 	*errstr = "corrupt (bad record, count or checksum)";
 	return -1;
 }
 
 /* Write the catalog to STATE_DIR/catalog atomically. */
 int
-state_save(int dfd, const struct srecord *r, size_t n)
+store_save(int dfd, const struct srecord *r, size_t n)
 {
 	struct stat st;
 	char tmp[64], *buf;
 	size_t len;
 	int fd;
 
-	state_encode(r, n, &buf, &len);
+	store_encode(r, n, &buf, &len);
 	if ((fd = fsio_tmp_create(dfd, STATE_NAME, tmp, sizeof(tmp))) == -1) {
 		free(buf);
 		return -1;
@@ -348,7 +351,7 @@ state_save(int dfd, const struct srecord *r, size_t n)
  * catalog, -1 when it is unreadable or corrupt (*errstr says which).
  */
 int
-state_load(int dfd, struct srecord **r, size_t *n, const char **errstr)
+store_load(int dfd, struct srecord **r, size_t *n, const char **errstr)
 {
 	struct stat st;
 	char *buf;
@@ -370,7 +373,39 @@ state_load(int dfd, struct srecord **r, size_t *n, const char **errstr)
 	    (got = fsio_read(fd, buf + len, (size_t)st.st_size - len)) > 0)
 		len += (size_t)got;
 	fsio_close(fd);
-	rc = state_decode(buf, len, r, n, errstr);
+	rc = store_decode(buf, len, r, n, errstr);
 	free(buf);
 	return rc;
+}
+
+/*
+ * Open (creating it, mode 0700) the config's state_dir and take its lock
+ * for cmd.  Exits 75 (EX_TEMPFAIL) when another lethe holds it, saying
+ * which; fatal on other errors.  Returns the directory's descriptor.
+ */
+int
+store_lock(const struct config *conf, const char *cmd)
+{
+	char holder[128];
+	const char *why;
+	int dfd;
+
+	if (fsio_mkdir(conf->state_dir, 0700) == -1 && errno != EEXIST)
+		fatal("create state_dir \"%s\"", log_esc(conf->state_dir));
+	if ((dfd = fsio_opendir(conf->state_dir, &why)) == -1)
+		fatalx("state_dir \"%s\": %s", log_esc(conf->state_dir), why);
+	switch (fsio_lock(dfd, cmd, holder, sizeof(holder))) {
+	case 0:
+		return dfd;
+	case 1:
+		log_warnx("another lethe (pid and command: %s) holds the lock "
+		    "in \"%s\"; %s", log_esc(holder), log_esc(conf->state_dir),
+		    strstr(holder, " run") != NULL ? "the daemon does what "
+		    "once would do: leave it to the daemon (systemctl reload "
+		    "lethe rescans, kill -USR1 rotates now)" :
+		    "try again when it has finished");
+		exit(75);
+	default:
+		fatal("lock \"%s/lock\"", log_esc(conf->state_dir));
+	}
 }

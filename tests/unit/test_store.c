@@ -39,8 +39,8 @@ t_round_trip(void)
 	in[1] = rec("web", "/d/we ird\nname\033[31m", 2);
 	in[2] = rec("web", "/d/x.log-20261128.gz", 3);
 	in[2].first_time = -5;
-	state_encode(in, 3, &buf, &len);
-	T_EQ_INT(state_decode(buf, len, &out, &n, &err), 0);
+	store_encode(in, 3, &buf, &len);
+	T_EQ_INT(store_decode(buf, len, &out, &n, &err), 0);
 	T_EQ_INT(n, 3);
 	if (n == 3) {
 		T_EQ_STR(out[1].path, "/d/we ird\nname\033[31m");
@@ -51,7 +51,7 @@ t_round_trip(void)
 		T_EQ_INT(out[2].first_time, -5);
 		T_EQ_INT(out[2].flags, SR_GZIP | SR_SEALED);
 	}
-	state_records_free(out, n);
+	store_records_free(out, n);
 	free(buf);
 }
 
@@ -63,8 +63,8 @@ t_empty(void)
 	size_t len, n;
 	const char *err;
 
-	state_encode(NULL, 0, &buf, &len);
-	T_EQ_INT(state_decode(buf, len, &out, &n, &err), 0);
+	store_encode(NULL, 0, &buf, &len);
+	T_EQ_INT(store_decode(buf, len, &out, &n, &err), 0);
 	T_EQ_INT(n, 0);
 	free(buf);
 }
@@ -81,19 +81,19 @@ t_damage_rejected(void)
 
 	in[0] = rec("nginx", "/a/access.log", 1);
 	in[1] = rec("nginx", "/a/access.log.1", 2);
-	state_encode(in, 2, &buf, &len);
+	store_encode(in, 2, &buf, &len);
 	for (i = 0; i < len; i++) {
 		buf[i] ^= 0x01;
-		if (state_decode(buf, len, &out, &n, &err) == 0) {
+		if (store_decode(buf, len, &out, &n, &err) == 0) {
 			accepted++;
-			state_records_free(out, n);
+			store_records_free(out, n);
 		}
 		buf[i] ^= 0x01;
 	}
 	for (i = 0; i < len; i++)
-		if (state_decode(buf, i, &out, &n, &err) == 0) {
+		if (store_decode(buf, i, &out, &n, &err) == 0) {
 			accepted++;
-			state_records_free(out, n);
+			store_records_free(out, n);
 		}
 	T_EQ_INT(accepted, 0);
 	free(buf);
@@ -111,12 +111,12 @@ t_save_load(void)
 	T_ASSERT(mkdtemp(dir) != NULL);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	T_ASSERT(dfd != -1);
-	T_EQ_INT(state_load(dfd, &out, &n, &err), 1);
+	T_EQ_INT(store_load(dfd, &out, &n, &err), 1);
 	in[0] = rec("s", "/p", 7);
-	T_EQ_INT(state_save(dfd, in, 1), 0);
-	T_EQ_INT(state_load(dfd, &out, &n, &err), 0);
+	T_EQ_INT(store_save(dfd, in, 1), 0);
+	T_EQ_INT(store_load(dfd, &out, &n, &err), 0);
 	T_EQ_INT(n, 1);
-	state_records_free(out, n);
+	store_records_free(out, n);
 	T_EQ_INT(unlinkat(dfd, "catalog", 0), 0);
 	close(dfd);
 	T_EQ_INT(rmdir(dir), 0);

@@ -1,0 +1,325 @@
+/*
+ * lethe once: every action due now, then exit (cron, logrotate hooks,
+ * tests).  The decisions are lifecycle.c's, the daemon's own: a live file
+ * is rotated when the daemon would rotate it, the reopen hook run and
+ * waited for, and the new segments masked in the same run once sealed,
+ * so that runs every mask_early are never late.  It holds the lock in
+ * state_dir: beside the daemon or another once, it exits 75.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lethe.h"
+
+#define HOOK_WAIT	300	/* tenths of a second a reopen command may take */
+#define SEAL_MARGIN	30	/* seconds past settle a new segment may take */
+#define QUIET_UNKNOWN	60	/* as lifecycle.c: quiet that stands for "no
+				   writer" when the check cannot tell */
+
+struct once {
+	const struct cmd_opts *o;
+	struct config	*conf;
+	struct catalog	 cat;
+	struct lc_out	 out;
+	char	       **fresh;		/* segments this run made, by path */
+	size_t		 nfresh;
+	size_t		 failed;
+};
+
+/* Run the set's reopen hook and wait for it (a command: 30 s at most). */
+static int
+run_hook(const struct logset *set)
+{
+	const char *why = NULL;
+	pid_t pid;
+	int st, i;
+
+	if (set->reopen == REOPEN_SIGNAL) {
+		if (rotate_hook_signal(set, &why) == 0)
+			return 0;
+		log_warnx("[%s]: reopen hook failed: %s", set->name, why);
+		return -1;
+	}
+	if ((pid = rotate_hook_command(set, &why)) == -1) {
+		log_warnx("[%s]: reopen hook failed: %s", set->name, why);
+		return -1;
+	}
+	for (i = 0; i < HOOK_WAIT; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				return 0;
+			log_warnx("[%s]: reopen command failed (status %d)",
+			    set->name, st);
+			return -1;
+		}
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	log_warnx("[%s]: reopen command timed out", set->name);
+	return -1;
+}
+
+/* Rotate the live files of set s that are due; 1 when any was. */
+static int
+rotate_set(struct once *w, const struct logset *set)
+{
+	char seg[NAME_MAX + 1];
+	struct file_facts ff;
+	struct rewrite_stats rs;
+	struct stat st;
+	struct mfile *f;
+	int64_t stamp, now = w->o->now;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < w->cat.nfiles; i++) {
+		f = w->cat.files[i];
+		if (f->set != set || !f->live || f->refused != NULL ||
+		    set->reopen == REOPEN_NONE || f->st.st_size == 0)
+			continue;
+		if (lifecycle_scan(f, now, &st, &ff, &rs) != 0 ||
+		    !lifecycle_rotation_due(set, &ff, (uint64_t)st.st_size,
+		    now, set->mask_early, &stamp))
+			continue;
+		if (lifecycle_rotate(f, &st, stamp, seg, sizeof(seg),
+		    &w->out) == -1) {
+			w->failed++;
+			continue;
+		}
+		f->refused = "rotated";
+		w->fresh = xreallocarray(w->fresh, w->nfresh + 1,
+		    sizeof(*w->fresh));
+		xasprintf(&w->fresh[w->nfresh++], "%s/%s", f->dir->path, seg);
+		n = 1;
+	}
+	return n;
+}
+
+static int
+is_fresh(const struct once *w, const struct mfile *f)
+{
+	size_t i;
+
+	for (i = 0; i < w->nfresh; i++)
+		if (strcmp(w->fresh[i], f->path) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Wait until every segment this run made is sealed (no writer, not grown
+ * for settle), within settle + SEAL_MARGIN; what is not is left for the
+ * next run, said.
+ */
+static void
+wait_sealed(struct once *w)
+{
+	struct timespec ms100 = { 0, 100000000 };
+	struct stat st;
+	struct mfile *f;
+	time_t start = time(NULL), quiet;
+	int64_t limit = 0;
+	size_t i, open;
+	int warned;
+
+	for (i = 0; i < w->conf->nsets; i++)
+		if (w->conf->sets[i].settle > limit)
+			limit = w->conf->sets[i].settle;
+	limit += SEAL_MARGIN + QUIET_UNKNOWN;
+
+	for (;;) {
+		open = 0;
+		for (i = 0; i < w->cat.nfiles; i++) {
+			f = w->cat.files[i];
+			if (f->refused != NULL || !is_fresh(w, f))
+				continue;
+			if (fsio_fstatat(f->dir->fd, f->name, &st) == -1)
+				continue;
+			if (st.st_size != f->st.st_size ||
+			    st.st_mtime != f->st.st_mtime)
+				f->st = st;
+			quiet = time(NULL) - st.st_mtime;
+			warned = 1;	/* said at the end if it is still open */
+			open += lifecycle_seal_wait(f, &st, (int64_t)quiet,
+			    &warned) > 0;
+		}
+		if (open == 0)
+			return;
+		if ((int64_t)(time(NULL) - start) > limit) {
+			log_warnx("%zu new segments are still written to: "
+			    "masking them is left for the next run", open);
+			return;
+		}
+		nanosleep(&ms100, NULL);
+	}
+}
+
+/* Rotate what is due, run the hooks, wait for the new segments. */
+static void
+rotate_all(struct once *w)
+{
+	size_t s;
+	int any = 0;
+
+	for (s = 0; s < w->conf->nsets; s++) {
+		if (!rotate_set(w, &w->conf->sets[s]))
+			continue;
+		any = 1;
+		if (!w->o->dry_run && run_hook(&w->conf->sets[s]) == -1)
+			w->failed++;
+	}
+	if (!any || w->o->dry_run)
+		return;
+	catalog_release(&w->cat);
+	if (catalog_discover(&w->cat, w->conf) == -1)
+		w->failed++;
+	wait_sealed(w);
+}
+
+/*
+ * May a rotated file be acted on?  Not while a process writes to it; a
+ * writer check that cannot tell fails closed: the file must have been
+ * quiet for QUIET_UNKNOWN (or settle) real seconds.  Segments this run
+ * made were waited for already.
+ */
+static int
+settled(const struct mfile *f)
+{
+	time_t quiet = time(NULL) - f->st.st_mtime;
+	int64_t need = f->set->settle > QUIET_UNKNOWN ? f->set->settle :
+	    QUIET_UNKNOWN;
+
+	switch (lifecycle_writer(f, &f->st)) {
+	case 0:
+		return 1;
+	case 1:
+		log_info("\"%s\": a process still writes to it; next time",
+		    log_esc(f->path));
+		return 0;
+	default:
+		if ((int64_t)quiet >= need)
+			return 1;
+		log_info("\"%s\": cannot tell whether a process still writes "
+		    "to it, and it changed %llds ago; next time",
+		    log_esc(f->path), (long long)quiet);
+		return 0;
+	}
+}
+
+static int
+act(struct once *w, const struct mfile *f, const struct stat *st,
+    const struct file_facts *ff, const struct policy_plan *pl)
+{
+	struct rewrite_opts ro;
+	struct rewrite_stats rs;
+	char buf[NAME_MAX + 1];
+	const char *newname, *why;
+
+	if (pl->actions & ACT_DELETE)
+		return lifecycle_delete(f, st, &w->out) == -1 &&
+		    errno != ESTALE ? -1 : 0;
+	if (!(pl->actions & (ACT_MASK | ACT_COMPRESS)))
+		return 0;
+	if (lifecycle_rewrite_opts(f, pl, ff, &ro, buf, sizeof(buf),
+	    &newname) == -1)
+		return -1;
+	if (!w->o->dry_run && rewrite_file(f->dir->fd, f->name, newname, st,
+	    &ro, &rs, &why) == -1) {
+		log_warnx("rewrite \"%s\": %s", log_esc(f->path), why);
+		/* Another file under its name, or it grew: next time. */
+		return errno == ESTALE || errno == EAGAIN ? 0 : -1;
+	}
+	lifecycle_said_rewrite(f, pl->actions, newname,
+	    w->o->dry_run ? 0 : rs.addrs_masked, &w->out);
+	return 0;
+}
+
+static int
+once_file(struct once *w, const struct mfile *f)
+{
+	struct file_facts ff;
+	struct rewrite_stats rs;
+	struct policy_plan pl;
+	struct stat st;
+	int64_t now = w->o->now;
+
+	if (!f->live && !settled(f))
+		return 0;
+	if (lifecycle_scan(f, now, &st, &ff, &rs) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (ff.damaged)
+		log_warnx("\"%s\": left as it is while in retention",
+		    log_esc(f->path));
+	policy_plan(f->set, &ff, now, f->set->mask_early, &pl);
+	log_debug("\"%s\": %s", log_esc(f->path),
+	    policy_actions_str(pl.actions));
+	if (pl.actions & ACT_WARN_LIVE)
+		log_warnx("\"%s\": the live file holds full addresses past "
+		    "the window and [%s] does not rotate it (rotate = off or "
+		    "no reopen hook)", log_esc(f->path), f->set->name);
+	if (act(w, f, &st, &ff, &pl) == -1)
+		return -1;
+	return ff.damaged && !(pl.actions & ACT_DELETE) ? -1 : 0;
+}
+
+/* The live file of a rotating set is there, even after a failed run. */
+static void
+recreate_live(struct once *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->cat.nfiles; i++)
+		if (w->cat.files[i]->refused == NULL &&
+		    !w->cat.files[i]->live &&
+		    w->cat.files[i]->set->rotate != ROTATE_OFF &&
+		    w->cat.files[i]->set->reopen != REOPEN_NONE &&
+		    names_is_segment(w->cat.files[i]->name))
+			lifecycle_recreate_live(w->cat.files[i]);
+}
+
+int
+cmd_once(const struct cmd_opts *o)
+{
+	struct once w;
+	size_t i;
+
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.out.print = 1;
+	w.out.dry_run = o->dry_run;
+	if ((w.conf = load_config(o->conf, 1)) == NULL)
+		return 1;
+	if (!o->dry_run)
+		(void)store_lock(w.conf, "once");
+	if (catalog_discover(&w.cat, w.conf) == -1)
+		w.failed++;
+	if (!o->dry_run) {
+		if (catalog_recover(&w.cat) > 0) {
+			catalog_release(&w.cat);
+			(void)catalog_discover(&w.cat, w.conf);
+		}
+		catalog_recover_pairs(&w.cat);
+		recreate_live(&w);
+	}
+	rotate_all(&w);
+	for (i = 0; i < w.cat.nfiles; i++)
+		if (w.cat.files[i]->refused == NULL &&
+		    once_file(&w, w.cat.files[i]) == -1)
+			w.failed++;
+	catalog_release(&w.cat);
+	config_free(w.conf);
+	for (i = 0; i < w.nfresh; i++)
+		free(w.fresh[i]);
+	free(w.fresh);
+	return w.failed ? 1 : 0;
+}

@@ -1,0 +1,434 @@
+/*
+ * Whole-file work (a scan for facts, a mask, a compression) runs in one
+ * worker thread, so that the event loop never blocks on it.  The loop
+ * hands over one job at a time; the worker reports back through a pipe
+ * that the loop watches.  Each job has its own copy of the format: PCRE2
+ * match data is not shared across threads.  What is due for a sealed file
+ * is lifecycle.c's to say, as for `once`.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lethe.h"
+
+enum job_kind {
+	JOB_SCAN,		/* read a file for its facts */
+	JOB_REWRITE,		/* mask and/or compress it */
+};
+
+struct job {
+	uint64_t	 id;
+	enum job_kind	 kind;
+	int		 actions;	/* JOB_REWRITE: enum policy_action */
+	int		 dfd;		/* a dup of the directory's */
+	char		*name;
+	char		*newname;	/* compressing: name.gz */
+	char		*path;		/* for messages */
+	struct stat	 expect;	/* the file must still be this one */
+	struct rewrite_opts opts;	/* opts.format: the job's own copy */
+	/* results */
+	int		 rc;		/* 0, 1 damaged (a scan), -1 */
+	char		*err;
+	struct rewrite_stats stats;
+	struct stat	 after;		/* the file after the job */
+};
+
+static pthread_t	 worker_thread;
+static pthread_mutex_t	 worker_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 worker_cv = PTHREAD_COND_INITIALIZER;
+static struct job	*worker_todo;	/* handed over, not yet taken */
+static struct job	*worker_current; /* owned by the loop until done */
+static int		 worker_quit;
+static volatile int	 worker_cancel_flag;
+static int		 worker_pipe[2] = { -1, -1 };
+static struct event	*worker_ev;
+static struct daemon	*worker_daemon;
+static int		 worker_running;
+
+static void	job_done(struct job *);
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->dfd != -1)
+		close(j->dfd);
+	format_free(j->opts.format);
+	free(j->name);
+	free(j->newname);
+	free(j->path);
+	free(j->err);
+	free(j);
+}
+
+/* ---- in the worker thread ----------------------------------------------- */
+
+static void
+job_run(struct job *j)
+{
+	struct stat st;
+	const char *err = NULL;
+	int fd;
+
+	j->opts.cancel = &worker_cancel_flag;
+	if (j->kind == JOB_SCAN) {
+		if ((fd = fsio_openat_file(j->dfd, j->name, &st, &err)) == -1)
+			j->rc = -1;
+		else {
+			/* A damaged file: the facts of what could be read. */
+			if (rewrite_scan(fd, &j->opts, &j->stats, &err) == -1)
+				j->rc = 1;
+			j->after = st;
+			fsio_close(fd);
+		}
+	} else {
+		j->rc = rewrite_file(j->dfd, j->name, j->newname, &j->expect,
+		    &j->opts, &j->stats, &err);
+		if (j->rc == 0 && fsio_fstatat(j->dfd, j->newname ? j->newname :
+		    j->name, &j->after) == -1)
+			memset(&j->after, 0, sizeof(j->after));
+	}
+	if (j->rc != 0)
+		j->err = xstrdup(err != NULL ? err : "failed");
+}
+
+static void *
+worker_main(void *arg UNUSED)
+{
+	struct job *j;
+	char c = 'j';
+
+	pthread_mutex_lock(&worker_mtx);
+	for (;;) {
+		while (worker_todo == NULL && !worker_quit)
+			pthread_cond_wait(&worker_cv, &worker_mtx);
+		if (worker_todo == NULL)
+			break;
+		j = worker_todo;
+		worker_todo = NULL;
+		pthread_mutex_unlock(&worker_mtx);
+		job_run(j);
+		while (write(worker_pipe[1], &c, 1) == -1 && errno == EINTR)
+			;
+		pthread_mutex_lock(&worker_mtx);
+	}
+	pthread_mutex_unlock(&worker_mtx);
+	return NULL;
+}
+
+/* ---- in the loop ------------------------------------------------------------ */
+
+static void
+worker_pipe_cb(evutil_socket_t fd, short what UNUSED, void *arg UNUSED)
+{
+	struct job *j;
+	char buf[16];
+
+	if (read(fd, buf, sizeof(buf)) <= 0)
+		return;
+	if ((j = worker_current) == NULL)
+		return;
+	worker_current = NULL;
+	job_done(j);
+}
+
+void
+jobs_start(struct daemon *d)
+{
+	if (pipe2(worker_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe");
+	worker_daemon = d;
+	worker_ev = event_new(d->base, worker_pipe[0], EV_READ | EV_PERSIST,
+	    worker_pipe_cb, NULL);
+	if (worker_ev == NULL || event_add(worker_ev, NULL) == -1)
+		fatalx("worker: event_new");
+	if (pthread_create(&worker_thread, NULL, worker_main, NULL) != 0)
+		fatalx("worker: pthread_create");
+	worker_running = 1;
+}
+
+int
+jobs_busy(void)
+{
+	return worker_current != NULL;
+}
+
+/*
+ * Stop: abandon the current job (rewrite_file then removes its temp file
+ * and leaves the original as it was), wait for the thread, and free it.
+ */
+void
+jobs_stop(void)
+{
+	struct job *j;
+
+	if (!worker_running)
+		return;
+	worker_cancel_flag = 1;
+	pthread_mutex_lock(&worker_mtx);
+	worker_quit = 1;
+	pthread_cond_signal(&worker_cv);
+	pthread_mutex_unlock(&worker_mtx);
+	pthread_join(worker_thread, NULL);
+	worker_running = 0;
+	if ((j = worker_current) != NULL) {
+		worker_current = NULL;
+		job_done(j);
+	}
+	event_free(worker_ev);
+	close(worker_pipe[0]);
+	close(worker_pipe[1]);
+}
+
+static struct job *
+job_new(struct daemon *d, struct mfile *f, enum job_kind kind)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->id = ++d->next_job;
+	j->kind = kind;
+	if ((j->dfd = dup(f->dir->fd)) == -1) {
+		free(j);
+		return NULL;
+	}
+	j->name = xstrdup(f->name);
+	j->path = xstrdup(f->path);
+	j->expect = f->st;
+	j->opts.prefix = f->set->prefix;
+	j->opts.mask_before = TIME_NONE;
+	j->opts.start_time = TIME_NONE;
+	j->opts.audit_before = TIME_NONE;
+	return j;
+}
+
+/* Hand j to the worker (which gets its own format); -1: j is freed. */
+static int
+submit(struct mfile *f, struct job *j)
+{
+	if (j == NULL || worker_current != NULL) {
+		job_free(j);
+		return -1;
+	}
+	j->opts.format = format_clone(f->set->format);
+	f->job = j->id;
+	worker_current = j;
+	worker_cancel_flag = 0;
+	pthread_mutex_lock(&worker_mtx);
+	worker_todo = j;
+	pthread_cond_signal(&worker_cv);
+	pthread_mutex_unlock(&worker_mtx);
+	return 0;
+}
+
+static void
+job_failed(struct daemon *d, struct mfile *f, struct job *j, int64_t now)
+{
+	daemon_backoff(f, now);
+	d->metrics.errors[j->kind == JOB_SCAN ? ME_SCAN : ME_REWRITE]++;
+	/* What a failed act left (a claim, a pair) is put right soon. */
+	d->recover = 1;
+	if (j->err != NULL && strstr(j->err, "another file took") != NULL)
+		d->rescan = 1;
+	log_warnx("%s \"%s\": %s (retry in %llds)", j->kind == JOB_SCAN ?
+	    "scan" : "rewrite", log_esc(j->path), j->err,
+	    (long long)f->backoff);
+}
+
+static void
+job_count(struct daemon *d, const struct mfile *f, const struct job *j,
+    int64_t now)
+{
+	struct set_metrics *m = &daemon_setrt(d, f->set)->m;
+
+	m->lines_read += j->stats.lines;
+	if (j->kind == JOB_SCAN)
+		return;
+	m->addrs_masked += j->stats.addrs_masked;
+	m->bytes_in += j->stats.bytes_in;
+	m->bytes_out += j->stats.bytes_out;
+	if (j->actions & ACT_MASK) {
+		m->masked++;
+		d->metrics.last_success[MA_MASK] = now;
+	}
+	if (j->opts.compress) {
+		m->compressed++;
+		d->metrics.last_success[MA_COMPRESS] = now;
+	}
+}
+
+/* The file a finished job worked on (a rescan may have moved it). */
+static struct mfile *
+job_file(struct daemon *d, const struct job *j)
+{
+	struct mfile *f;
+	size_t i;
+
+	for (i = 0; i < d->cat.nfiles; i++)
+		if (d->cat.files[i]->job == j->id)
+			return d->cat.files[i];
+	for (i = 0; i < d->cat.nfiles && j->rc == 0; i++) {
+		f = d->cat.files[i];
+		if (f->refused == NULL && f->job == 0 &&
+		    f->st.st_ino == j->after.st_ino &&
+		    f->st.st_dev == j->after.st_dev)
+			return f;
+	}
+	return NULL;
+}
+
+/* The facts the job learnt become f's. */
+static void
+job_facts(struct daemon *d, struct mfile *f, const struct job *j)
+{
+	struct mfile *o;
+	size_t i;
+
+	/* A rescan during the job may have found its output as a new file. */
+	for (i = 0; i < d->cat.nfiles; i++) {
+		o = d->cat.files[i];
+		if (o != f && o->refused == NULL && o->job == 0 &&
+		    j->after.st_ino != 0 && o->st.st_ino == j->after.st_ino &&
+		    o->st.st_dev == j->after.st_dev)
+			o->refused = "moved";
+	}
+	if (j->newname != NULL) {
+		free(f->name);
+		free(f->path);
+		f->name = xstrdup(j->newname);
+		xasprintf(&f->path, "%s/%s", f->dir->path, f->name);
+	}
+	if (j->after.st_ino != 0)
+		f->st = j->after;
+	f->tp.ff.gzip = j->stats.gzip_in || j->opts.compress;
+	f->tp.ff.damaged = j->rc == 1;
+	f->tp.ff.first_time = j->stats.first_time;
+	f->tp.ff.last_time = j->stats.last_time;
+	f->tp.ff.oldest_full = j->stats.oldest_full;
+	f->tp.pending_full = 0;
+	lifecycle_untimed(&f->tp.ff, f->st.st_mtime, 0);
+	f->have_facts = 1;
+}
+
+static void
+job_done(struct job *j)
+{
+	static const struct lc_out out = { 0, 0 };
+	struct daemon *d = worker_daemon;
+	struct mfile *f;
+	int64_t now = daemon_now(d);
+
+	if ((f = job_file(d, j)) == NULL || d->stopping) {
+		if (j->rc == 0 && j->kind == JOB_REWRITE)
+			log_info("rewrote \"%s\"", log_esc(j->path));
+		job_free(j);
+		return;
+	}
+	f->job = 0;
+	if (j->rc == -1) {
+		job_failed(d, f, j, now);
+		job_free(j);
+		daemon_kick(d);
+		return;
+	}
+	if (j->rc == 1)
+		log_warnx("\"%s\": %s: left as it is, deleted once past retain",
+		    log_esc(j->path), j->err);
+	f->backoff = 0;
+	f->retry_at = 0;
+	if (j->kind == JOB_REWRITE)
+		lifecycle_said_rewrite(f, j->actions, j->newname,
+		    j->stats.addrs_masked, &out);
+	job_facts(d, f, j);
+	if (j->kind == JOB_REWRITE)
+		follow_set_state(f, MF_SEALED);	/* ours, nobody else's */
+	job_count(d, f, j, now);
+	/*
+	 * A rewrite changed a file: save now.  A scan only learnt facts
+	 * (lost in a crash, they are read again): save within a sweep, not
+	 * once per file, which made a first start with 10,000 files take
+	 * 10,000 saves of the whole catalog.
+	 */
+	if (j->kind == JOB_REWRITE)
+		d->urgent = 1;
+	else
+		d->dirty = 1;
+	job_free(j);
+	daemon_kick(d);
+}
+
+static void
+delete_file(struct daemon *d, struct mfile *f, int64_t now)
+{
+	static const struct lc_out out = { 0, 0 };
+
+	if (lifecycle_delete(f, &f->st, &out) == -1) {
+		if (errno == ESTALE)
+			d->rescan = 1;
+		daemon_backoff(f, now);
+		d->metrics.errors[ME_DELETE]++;
+		return;
+	}
+	daemon_setrt(d, f->set)->m.deleted++;
+	d->metrics.last_success[MA_DELETE] = now;
+	f->refused = "deleted";
+	d->urgent = 1;
+	d->rescan = 1;
+}
+
+/* A sealed file: do what policy says is due, or say when it will be. */
+int64_t
+jobs_step(struct daemon *d, struct mfile *f, int64_t now)
+{
+	struct rewrite_opts ro;
+	struct policy_plan pl;
+	struct job *j;
+	char buf[NAME_MAX + 1];
+	const char *gz;
+
+	if (f->job != 0)
+		return INT64_MAX;
+	if (f->retry_at > now)
+		return f->retry_at;
+	if (!f->have_facts) {
+		if (jobs_busy())
+			return INT64_MAX;	/* the job's end kicks us */
+		if (submit(f, job_new(d, f, JOB_SCAN)) == -1)
+			return now + BACKOFF_MIN;
+		return INT64_MAX;
+	}
+	policy_plan(f->set, &f->tp.ff, now, lifecycle_lead(f->set, 1,
+	    d->conf->sweep), &pl);
+	if (pl.actions & ACT_DELETE) {
+		delete_file(d, f, now);
+		return f->retry_at > now ? f->retry_at : INT64_MAX;
+	}
+	if (!(pl.actions & (ACT_MASK | ACT_COMPRESS)))
+		return pl.next_due;
+	if (jobs_busy())
+		return INT64_MAX;
+	if (lifecycle_rewrite_opts(f, &pl, &f->tp.ff, &ro, buf, sizeof(buf),
+	    &gz) == -1) {
+		daemon_backoff(f, now);
+		return f->retry_at;
+	}
+	if ((j = job_new(d, f, JOB_REWRITE)) == NULL)
+		return now + BACKOFF_MIN;
+	j->actions = pl.actions & (ACT_MASK | ACT_COMPRESS);
+	ro.format = NULL;	/* submit gives the job its own */
+	j->opts = ro;
+	if (gz != NULL)
+		j->newname = xstrdup(gz);
+	if (submit(f, j) == -1)
+		return now + BACKOFF_MIN;
+	return INT64_MAX;
+}
