@@ -30,7 +30,7 @@
 #define CYCLE		400		/* years after which rules repeat */
 
 enum date_kind {
-	DATE_JULIAN,			/* Jn: 1..365, February 29 not counted */
+	DATE_JULIAN,			/* Jn: 1..365, no February 29 */
 	DATE_ZERO,			/* n: 0..365, February 29 counted */
 	DATE_MONTH,			/* Mm.w.d */
 };

@@ -436,8 +436,23 @@ t_tzif(void)
 		T_EQ_INT(tz_local_to_utc(tz, -18000 - 1), -1);
 		tz_free(tz);
 	}
-	/* version 2 with an empty footer: the last type stays */
-	z.version = 2;
+}
+
+/* Version 2 with an empty footer, and no transitions at all. */
+static void
+t_tzif_empty(void)
+{
+	static const int64_t at[] = { -2147483648LL, 0, 1000000 };
+	static const uint8_t idx[] = { 1, 2, 1 };
+	static const struct ttype ty[] = {
+		{ 1234, 0 }, { -18000, 0 }, { -14400, 1 }
+	};
+	struct tzspec z = { 2, 3, at, idx, 3, ty, NULL, 0 };
+	struct tz *tz;
+	const char *err;
+	size_t len;
+
+	/* an empty footer: the last type stays */
 	z.footer = "";
 	len = tzif_build(&z);
 	T_ASSERT((tz = tz_from_tzif("e", tzbuf, len, &err)) != NULL);
@@ -774,6 +789,7 @@ static const struct t_case cases[] = {
 	{ "posix_bad", t_posix_bad },
 	{ "gaps", t_gaps },
 	{ "tzif", t_tzif },
+	{ "tzif_empty", t_tzif_empty },
 	{ "tzif_bad", t_tzif_bad },
 	{ "truncation", t_truncation },
 	{ "extremes", t_extremes },

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check tz.c against Python's zoneinfo (stdlib only).
 
-usage: tz_equiv.py DRIVER [-n N] [--seed S]
+usage: tz_equiv.py DRIVER [-n N] [--seed S] [-v]
 
 DRIVER is build/test_tz; it runs as "DRIVER --dump", reading "zone NAME"
 or "posix SPEC", then "o T" (prints tz_offset) and "u X" (prints
@@ -31,12 +31,14 @@ Then POSIX strings (those of tz.c's documentation and more) against
 glibc (instants from 1970: glibc applies no rule before) and zoneinfo's own
 TZ string parser (the private zoneinfo._zoneinfo._parse_tz_str; skipped
 if it is gone), except for the zero-based day form "n": zoneinfo counts
-it from December 31 (one day late), glibc and POSIX from January 1.  Prints the figures per zone and "N passed, N failed" last;
+it from December 31 (one day late), glibc and POSIX from January 1.  Prints a summary (with -v the figures of each zone and string) and
+"N passed, N failed" last;
 exits 1 on any mismatch.  Without /usr/share/zoneinfo (no tzdata) it says
 so and exits 0.
 """
 
 import argparse
+import collections
 import os
 import random
 import struct
@@ -71,6 +73,8 @@ POSIX = [
     ("AAA3BBB,59/-1,300/25", None, False),
     ("EST5EDT,M3.2.0/-2,M11.1.0/167", None, True),
 ]
+STATS = collections.Counter()
+VERBOSE = False
 EPOCH = datetime(1970, 1, 1)
 DAY = 86400
 T1900 = -2208988800
@@ -209,6 +213,11 @@ def glibc_local(x, t, a, b, da, db):
     return rule_local(x, t, a, b)
 
 
+def say(line):
+    if VERBOSE:
+        print(line)
+
+
 class Tally:
     def __init__(self):
         self.passed = 0
@@ -266,7 +275,11 @@ def check_zone(drv, name, n, rng, tally):
                  for x, g in zip(pts, got))
     rule_ok, glibc_ok, doc = check_edges(name, ed, got[len(loc):], tally,
                                          lambda x: py_local(z, x))
-    print(f"{name}: offsets {agree}/{len(inst)} agree with zoneinfo, "
+    STATS.update(random=n, changes=len(trans), instants=len(inst),
+                 off_zi=agree, off_glibc=gagree, walls=len(pts),
+                 wall_zi=lagree, edges=len(ed), rule=rule_ok,
+                 edge_glibc=glibc_ok, documented=doc)
+    say(f"{name}: offsets {agree}/{len(inst)} agree with zoneinfo, "
           f"{gagree} with glibc ({len(trans)} changes 1970-2040); "
           f"wall times {lagree}/{len(pts)} agree with zoneinfo fold=0; "
           f"at {len(ed)} gap and overlap edges our rule {rule_ok}, "
@@ -279,7 +292,7 @@ def check_footer(drv, name, n, rng, tally):
     path = os.path.join(ZONEINFO, name)
     last, footer = tzif_last_and_footer(path)
     if not footer:
-        print(f"{name}: no footer")
+        say(f"{name}: no footer")
         return 0, 0
     z = zoneinfo.ZoneInfo(name)
     start = (last if last is not None else T1970) + 1
@@ -295,7 +308,8 @@ def check_footer(drv, name, n, rng, tally):
         ok = tally.check(f"{name} footer {footer!r} {op} {v}", ours[i], want)
         ok &= tally.check(f"{name} footer vs file {op} {v}", ours[i], file[i])
         agree += ok
-    print(f"{name}: footer {footer!r}: {agree}/{len(ops)} agree with the "
+    STATS.update(footers=1, footer_ops=len(ops), footer_ok=agree)
+    say(f"{name}: footer {footer!r}: {agree}/{len(ops)} agree with the "
           f"file and zoneinfo after {start - 1}")
     return len(ops), agree
 
@@ -357,7 +371,10 @@ def check_posix(drv, n, rng, tally):
                 tally.check(f"posix {ours!r} zoneinfo {op} {v}", g, want)
         rule_ok, glibc_ok, _ = check_edges(f"posix {ours!r}", ed,
                                            got[len(inst) + len(loc):], tally)
-        print(f"posix {ours!r}: {ok}/{len(inst) + len(loc)} agree with "
+        STATS.update(posix=1, posix_ops=len(inst) + len(loc),
+                     posix_ok=ok, posix_zi=obj is not None,
+                     posix_edges=len(ed), posix_rule=rule_ok)
+        say(f"posix {ours!r}: {ok}/{len(inst) + len(loc)} agree with "
               f"glibc" + (" and zoneinfo" if obj is not None else
                           " (zoneinfo counts day n one day late)") +
               f"; {len(ed)} edges: rule {rule_ok}, glibc {glibc_ok}")
@@ -371,7 +388,10 @@ def main():
     ap.add_argument("driver")
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
+    global VERBOSE
+    VERBOSE = args.v
     if zoneinfo is None or not os.path.isdir(ZONEINFO):
         print("tz_equiv: no zoneinfo module or no /usr/share/zoneinfo "
               "(tzdata): skipped")
@@ -389,6 +409,20 @@ def main():
     c, a = check_posix(drv, args.n // 2, rng, tally)
     compared += c
     agreed += a
+    st = STATS
+    print(f"zones: {len(ZONES)}, {st['instants']} instants ({st['random']} "
+          f"random 1900-2200, {st['changes']} changes 1970-2040 at T-1, T, "
+          f"T+1): {st['off_zi']} agree with zoneinfo, {st['off_glibc']} "
+          f"with glibc; {st['walls']} wall times: {st['wall_zi']} agree "
+          f"with zoneinfo fold=0; {st['edges']} gap and overlap edges: "
+          f"rule {st['rule']}, glibc mktime {st['edge_glibc']} "
+          f"({st['documented']} negative DST gaps where glibc differs, "
+          f"as documented)")
+    print(f"footers: {st['footers']} TZ strings, {st['footer_ok']}/"
+          f"{st['footer_ops']} agree with their file and zoneinfo; posix: "
+          f"{st['posix']} strings, {st['posix_ok']}/{st['posix_ops']} agree "
+          f"with glibc ({st['posix_zi']} also with zoneinfo), edges "
+          f"{st['posix_rule']}/{st['posix_edges']}")
     print(f"tz_equiv: {compared} instants and wall times compared, "
           f"{agreed} agree")
     print(f"{tally.passed} passed, {tally.failed} failed")
