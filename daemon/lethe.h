@@ -100,6 +100,47 @@ int64_t		 tz_year_of(int64_t t);
  */
 struct tz	*tz_load(const char *name, const char **errstr);
 
+/* time.c: timestamps, pure */
+enum time_form {
+	TIME_AUTO,
+	TIME_CLF,		/* 10/Oct/2000:13:55:36 -0700 */
+	TIME_CLF_MS,		/* 06/Feb/2009:12:14:14.655, zone optional */
+	TIME_ISO8601,		/* 2026-11-29T04:00:00Z */
+	TIME_EPOCH,		/* 1764388800[.123] */
+	TIME_EPOCH_MS,
+	TIME_EPOCH_US,
+	TIME_EPOCH_NS,
+	TIME_SYSLOG,		/* Nov 29 05:47:57 */
+	TIME_CTIME,		/* Sun Nov 29 05:47:57 2026 */
+	TIME_STRPTIME,		/* a pattern */
+};
+
+struct timefmt;
+
+/*
+ * Compile a time format: spec NULL or "auto" (every form), "clf",
+ * "clf_ms", "iso8601", "epoch", "epoch_ms", "epoch_us", "epoch_ns",
+ * "syslog", "ctime", or a strptime pattern (any spec with a '%').  zone
+ * (never NULL; tz_utc() or a loaded zone) applies to times that carry no
+ * offset; the format keeps the pointer and does not own it.  NULL and
+ * *errstr (valid until the next call in this thread) on error.
+ */
+struct timefmt	*time_new(const char *spec, const struct tz *zone,
+		    const char **errstr);
+void		 time_free(struct timefmt *);
+/*
+ * Parse s[0..len): returns 0 and *t (UTC seconds, fraction dropped
+ * toward minus infinity), or -1.  ref (UTC) gives the year of forms
+ * without one: the latest year that puts the result no more than 31 days
+ * after ref.  Blanks around, and one pair of [ ] around, are ignored.
+ * Allocation-free; many threads may share one format.
+ */
+int		 time_parse(const struct timefmt *, const char *s, size_t len,
+		    int64_t ref, int64_t *t);
+/* The same, auto-detecting, with offset-less times in zone. */
+int		 time_parse_auto(const char *s, size_t len,
+		    const struct tz *zone, int64_t ref, int64_t *t);
+
 /* addr.c */
 #define ADDR_OUT_MAX	128	/* enough for any masked span addr_mask writes */
 #define ADDR_ZONE_MAX	32	/* longest zone id (after '%') accepted */
