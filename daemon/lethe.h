@@ -82,8 +82,10 @@ int		 tz_offset(const struct tz *, int64_t t);
 /*
  * A wall-clock time of the zone, as seconds since 1970-01-01T00:00 of that
  * clock, to UTC.  In a gap (spring forward) the offset before the gap
- * applies, so the result lies after it (glibc mktime with tm_isdst -1);
- * in an overlap (fall back), the earlier instant.
+ * applies, so the result lies after it; in an overlap (fall back), the
+ * earlier instant: Python zoneinfo's fold=0, and glibc mktime's with
+ * tm_isdst -1 but in a gap that leaves DST for standard time (negative
+ * DST, Europe/Dublin), where glibc takes the offset after the gap.
  */
 int64_t		 tz_local_to_utc(const struct tz *, int64_t local);
 /* Days since 1970-01-01 of a proleptic Gregorian date. */

@@ -693,7 +693,10 @@ wall_at(const struct tz *tz, size_t i)
  * two wall clocks: a time in a gap still gets the offset before it (and
  * lands after the gap), a time in an overlap the offset before it too
  * (the earlier instant).  The rule does the same: its transitions shifted
- * by the larger of its offsets keep their order.
+ * by the larger of its offsets keep their order.  This is zoneinfo's
+ * fold=0 everywhere; glibc's mktime (tm_isdst -1) differs only in a gap
+ * that leaves a DST type for a standard one, where it takes the offset
+ * after the gap (tests/unit/tz_equiv.py checks both).
  */
 int64_t
 tz_local_to_utc(const struct tz *tz, int64_t local)
