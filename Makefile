@@ -92,6 +92,7 @@ deps:
 unit: $(UNIT_BINS)
 	@sh tests/unit/run.sh $(UNIT_BINS)
 	@python3 tests/unit/addr_equiv.py $(O)/test_addr --cases tests/unit/addr_cases.txt
+	@python3 tests/unit/tz_equiv.py $(O)/test_tz
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/fuzz/replay.sh $(O)

@@ -55,6 +55,95 @@ size_t		 strlcat(char *, const char *, size_t);
 #endif
 long long	 strtonum(const char *, long long, long long, const char **);
 
+/* tz.c: time zones, pure (no filesystem, no clock) */
+struct tz;
+
+/* A static UTC zone, never freed. */
+const struct tz	*tz_utc(void);
+/*
+ * Parse TZif bytes (RFC 8536, versions 1 to 4; the 64-bit data of
+ * version 2 and later, and its footer TZ string for the times after the
+ * last transition).  name is copied, for messages and tz_name.  Returns
+ * the zone (tz_free), or NULL and *errstr (valid until the next call in
+ * this thread).
+ */
+struct tz	*tz_from_tzif(const char *name, const unsigned char *buf,
+		    size_t len, const char **errstr);
+/*
+ * Parse a POSIX TZ string: "UTC0", "EST5EDT" (US rules when none given),
+ * "CET-1CEST,M3.5.0,M10.5.0/3", "<+0530>-5:30", Jn and n dates, rule
+ * hours -167..167 (RFC 8536).  NULL and *errstr as tz_from_tzif.
+ */
+struct tz	*tz_from_posix(const char *spec, const char **errstr);
+/* tz_free(NULL) and tz_free(tz_utc()) do nothing. */
+void		 tz_free(struct tz *);
+const char	*tz_name(const struct tz *);
+/* Seconds east of UTC in force at UTC time t (years 1..9999). */
+int		 tz_offset(const struct tz *, int64_t t);
+/*
+ * A wall-clock time of the zone, as seconds since 1970-01-01T00:00 of that
+ * clock, to UTC.  In a gap (spring forward) the offset before the gap
+ * applies, so the result lies after it; in an overlap (fall back), the
+ * earlier instant: Python zoneinfo's fold=0, and glibc mktime's with
+ * tm_isdst -1 but in a gap that leaves DST for standard time (negative
+ * DST, Europe/Dublin), where glibc takes the offset after the gap.
+ */
+int64_t		 tz_local_to_utc(const struct tz *, int64_t local);
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t		 tz_days_from_civil(int64_t y, int m, int d);
+/* The Gregorian year of UTC time t. */
+int64_t		 tz_year_of(int64_t t);
+
+/* tzload.c */
+/*
+ * "UTC", "Etc/UTC", "Z": tz_utc().  "local": $TZ when set (":PATH", a
+ * zone name or a POSIX string), else /etc/localtime, else UTC.  Else a
+ * zone name under /usr/share/zoneinfo (no "..", no absolute path, no
+ * empty component; at most 1 MiB).  NULL and *errstr on failure.
+ */
+struct tz	*tz_load(const char *name, const char **errstr);
+
+/* time.c: timestamps, pure */
+enum time_form {
+	TIME_AUTO,
+	TIME_CLF,		/* 10/Oct/2000:13:55:36 -0700 */
+	TIME_CLF_MS,		/* 06/Feb/2009:12:14:14.655, zone optional */
+	TIME_ISO8601,		/* 2026-11-29T04:00:00Z */
+	TIME_EPOCH,		/* 1764388800[.123] */
+	TIME_EPOCH_MS,
+	TIME_EPOCH_US,
+	TIME_EPOCH_NS,
+	TIME_SYSLOG,		/* Nov 29 05:47:57 */
+	TIME_CTIME,		/* Sun Nov 29 05:47:57 2026 */
+	TIME_STRPTIME,		/* a pattern */
+};
+
+struct timefmt;
+
+/*
+ * Compile a time format: spec NULL or "auto" (every form), "clf",
+ * "clf_ms", "iso8601", "epoch", "epoch_ms", "epoch_us", "epoch_ns",
+ * "syslog", "ctime", or a strptime pattern (any spec with a '%').  zone
+ * (never NULL; tz_utc() or a loaded zone) applies to times that carry no
+ * offset; the format keeps the pointer and does not own it.  NULL and
+ * *errstr (valid until the next call in this thread) on error.
+ */
+struct timefmt	*time_new(const char *spec, const struct tz *zone,
+		    const char **errstr);
+void		 time_free(struct timefmt *);
+/*
+ * Parse s[0..len): returns 0 and *t (UTC seconds, fraction dropped
+ * toward minus infinity), or -1.  ref (UTC) gives the year of forms
+ * without one: the latest year that puts the result no more than 31 days
+ * after ref.  Blanks around, and one pair of [ ] around, are ignored.
+ * Allocation-free; many threads may share one format.
+ */
+int		 time_parse(const struct timefmt *, const char *s, size_t len,
+		    int64_t ref, int64_t *t);
+/* The same, auto-detecting, with offset-less times in zone. */
+int		 time_parse_auto(const char *s, size_t len,
+		    const struct tz *zone, int64_t ref, int64_t *t);
+
 /* addr.c */
 #define ADDR_OUT_MAX	128	/* enough for any masked span addr_mask writes */
 #define ADDR_ZONE_MAX	32	/* longest zone id (after '%') accepted */

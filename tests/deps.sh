@@ -10,6 +10,7 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v gzip >/dev/null 2>&1 || need="$need gzip"
+[ -d /usr/share/zoneinfo ] || need="$need tzdata"
 for extra in ${LETHE_EXTRA_DEPS:-}; do
 	dpkg -s "$extra" >/dev/null 2>&1 || need="$need $extra"
 done
