@@ -4,10 +4,12 @@
  *
  * Accepted, and nothing else (the whole span must match):
  *
- * IPv4       a.b.c.d, four decimal octets 0..255.  An octet with a
- *            leading zero ("010") is rejected: inet_aton() reads it as
- *            octal, inet_pton() refuses it, so its meaning is ambiguous.
- *            The same holds for IPv4 embedded in IPv6.
+ * IPv4       a.b.c.d, four decimal octets 0..255 of 1 to 3 digits.  An
+ *            octet with leading zeros ("010") is read as decimal and
+ *            written without them: inet_aton() would read it as octal,
+ *            but the host bits become zero either way, and a spoofed
+ *            X-Forwarded-For element such as 192.000.002.054 must not
+ *            stay full.  The same holds for IPv4 embedded in IPv6.
  * IPv4:port  port: 1 to 5 decimal digits, value 0..65535; leading zeros
  *            are allowed and copied as written.
  * IPv6       1 to 4 hex digits per group, either case, at most one "::"
@@ -66,7 +68,7 @@ hexval(int c)
 /*
  * Parse a dotted quad at the start of p[0..end).  Returns a pointer just
  * past its last octet (the caller judges what follows), or NULL.  An octet
- * is 1 to 3 digits, at most 255, without a leading zero; unrolled, since
+ * is 1 to 3 digits, at most 255 (leading zeros allowed); unrolled, since
  * it runs for nearly every address.
  */
 static const char *
@@ -87,8 +89,6 @@ parse_v4(const char *p, const char *end, uint32_t *out)
 		if (end - p < 2 || (d1 = (unsigned char)p[1] - '0') > 9) {
 			o = d0;
 			p++;
-		} else if (d0 == 0) {
-			return NULL;	/* a leading zero */
 		} else if (end - p < 3 ||
 		    (d2 = (unsigned char)p[2] - '0') > 9) {
 			o = d0 * 10 + d1;
@@ -435,9 +435,9 @@ mask_v4_fast(const char *s, size_t len, const struct addr_prefix *pfx,
 		m2 = -has2;
 		o = (d0 & ~m1) | ((d0 * 10 + d1) & m1 & ~m2) |
 		    ((d0 * 100 + d1 * 10 + d2) & m2);
-		/* 1 to 3 digits, at most 255, no leading zero */
+		/* 1 to 3 digits, at most 255 */
 		bad |= (d0 > 9) | (has2 & ((uint32_t)(b[p + 3] - '0') <= 9)) |
-		    (o > 255) | (has1 & (d0 == 0));
+		    (o > 255);
 		p += 1 + has1 + has2;
 		v = v << 8 | (o & 0xff);
 	}

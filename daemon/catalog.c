@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,15 +262,33 @@ catalog_scan_dir(struct catalog *cat, struct seen *sn, struct logset *set,
 	closedir(dp);
 }
 
+struct glob_arg {
+	struct catalog	*cat;
+	struct seen	*sn;
+	struct logset	*set;
+	const char	*pattern;	/* of the base names */
+	size_t		 found;
+};
+
+static void
+glob_dir(const char *path, void *arg)
+{
+	struct glob_arg *g = arg;
+
+	g->found++;
+	catalog_scan_dir(g->cat, g->sn, g->set, catalog_dir(g->cat, path),
+	    g->pattern);
+}
+
+/* A set's glob: its directories (walk.c, no link followed), then names. */
 static void
 catalog_glob(struct catalog *cat, struct seen *sn, struct logset *set,
     const char *g)
 {
-	const char *slash = strrchr(g, '/');
+	const char *slash = strrchr(g, '/'), *why;
+	struct glob_arg ga;
 	char *dirpat;
-	glob_t gl;
-	size_t i;
-	int rc;
+	size_t links = 0;
 
 	if (slash == NULL || slash[1] == '\0') {
 		log_warnx("[%s]: logs \"%s\" must name files by absolute path",
@@ -280,17 +297,21 @@ catalog_glob(struct catalog *cat, struct seen *sn, struct logset *set,
 		return;
 	}
 	dirpat = slash == g ? xstrdup("/") : xstrndup(g, (size_t)(slash - g));
-	memset(&gl, 0, sizeof(gl));
-	rc = glob(dirpat, GLOB_ONLYDIR | GLOB_NOCHECK, NULL, &gl);
-	if (rc != 0) {
+	memset(&ga, 0, sizeof(ga));
+	ga.cat = cat;
+	ga.sn = sn;
+	ga.set = set;
+	ga.pattern = slash + 1;
+	if (walk_dirs(dirpat, glob_dir, &ga, &links, &why) == -1) {
+		log_warnx("[%s]: logs \"%s\": %s", set->name, log_esc(g), why);
+		cat->nerrors++;
+	} else if (links > 0)
+		cat->nerrors++;	/* named as it was met */
+	else if (ga.found == 0) {
 		log_warnx("[%s]: no directory matches \"%s\"", set->name,
 		    log_esc(dirpat));
 		cat->nerrors++;
 	}
-	for (i = 0; rc == 0 && i < gl.gl_pathc; i++)
-		catalog_scan_dir(cat, sn, set, catalog_dir(cat,
-		    gl.gl_pathv[i]), slash + 1);
-	globfree(&gl);
 	free(dirpat);
 }
 
@@ -301,6 +322,7 @@ mfile_free(struct mfile *f)
 		return;
 	if (f->fd != -1)
 		close(f->fd);
+	tail_release(&f->tp);
 	free(f->name);
 	free(f->path);
 	free(f);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,31 +33,61 @@ mask_output(const char *path)
 	return fd;
 }
 
+/* The format the options describe; fatal on a mistake. */
+static struct format *
+mask_format(const struct cmd_opts *o, struct tz **zone)
+{
+	struct format_spec spec;
+	struct format *fmt;
+	char *fields[FIELDS_MAX], *list = NULL, *tok, *save;
+	const char *errstr;
+	int col;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = o->log_format != NULL ? NULL : (char *)(uintptr_t)o->format;
+	spec.log_format = (char *)(uintptr_t)o->log_format;
+	spec.regex = (char *)(uintptr_t)o->regex;
+	spec.time_key = (char *)(uintptr_t)o->time_key;
+	spec.time_format = (char *)(uintptr_t)o->time_format;
+	spec.prefix.v4 = o->v4_prefix;
+	spec.prefix.v6 = o->v6_prefix;
+	spec.mask_hostnames = o->mask_hostnames;
+	if (spec.kind != NULL && !format_known(spec.kind))
+		fatalx("unknown format \"%s\": expected %s",
+		    log_esc(spec.kind), format_names());
+	if ((*zone = tz_load(o->timezone != NULL ? o->timezone :
+	    "local", &errstr)) == NULL)
+		fatalx("timezone \"%s\": %s", log_esc(o->timezone), errstr);
+	spec.zone = *zone;
+	if (o->addresses != NULL) {
+		list = xstrdup(o->addresses);
+		for (tok = strtok_r(list, ", ", &save); tok != NULL &&
+		    spec.nfields < FIELDS_MAX; tok = strtok_r(NULL, ", ", &save))
+			fields[spec.nfields++] = tok;
+		spec.fields = fields;
+	}
+	if ((fmt = format_new(&spec, &errstr, &col)) == NULL) {
+		if (col > 0)
+			fatalx("%s, column %d: %s", o->log_format != NULL ?
+			    "--log-format" : "--regex", col, errstr);
+		fatalx("format %s: %s", spec.kind != NULL ? spec.kind :
+		    "log_format", errstr);
+	}
+	free(list);
+	return fmt;
+}
+
 int
 cmd_mask(const struct cmd_opts *o)
 {
-	struct addr_prefix prefix;
+	struct line_stats ls;
 	struct format *fmt;
-	enum format_kind kind;
-	char *fields[64], *list = NULL, *tok, *save;
-	size_t nfields = 0;
+	struct tz *zone;
 	const char *errstr;
 	struct stat st;
 	int rc, flush, out;
 
-	if (format_kind_parse(o->format, &kind) == -1)
-		fatalx("unknown format \"%s\"", log_esc(o->format));
-	if (o->addresses != NULL) {
-		list = xstrdup(o->addresses);
-		for (tok = strtok_r(list, ", ", &save); tok != NULL &&
-		    nfields < 64; tok = strtok_r(NULL, ", ", &save))
-			fields[nfields++] = tok;
-	}
-	if ((fmt = format_new(kind, o->regex, fields, nfields,
-	    &errstr)) == NULL)
-		fatalx("format %s: %s", o->format, errstr);
-	prefix.v4 = o->v4_prefix;
-	prefix.v6 = o->v6_prefix;
+	fmt = mask_format(o, &zone);
 	out = mask_output(o->output);
 	/*
 	 * Fed by a pipe (a web server's piped log), every line goes out as
@@ -72,15 +103,19 @@ cmd_mask(const struct cmd_opts *o)
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 	}
-	rc = rewrite_stream(STDIN_FILENO, out, fmt, &prefix, flush, &errstr);
+	rc = rewrite_stream(STDIN_FILENO, out, fmt, flush, &ls, &errstr);
 	if (rc == -1)
 		log_warnx("mask: %s", errstr);
+	if (ls.bad > 0)
+		log_warnx("mask: %llu of %llu lines not understood (first at "
+		    "line %llu)", (unsigned long long)ls.bad,
+		    (unsigned long long)ls.lines,
+		    (unsigned long long)ls.bad_first);
 	if (out != STDOUT_FILENO && fsio_close(out) == -1 && rc == 0) {
 		log_warn("close \"%s\"", log_esc(o->output));
 		rc = -1;
 	}
 	format_free(fmt);
-	free(list);
+	tz_free(zone);
 	return rc == -1 ? 1 : 0;
 }
-

@@ -230,7 +230,7 @@ act(struct once *w, const struct mfile *f, const struct stat *st,
 		    errno != ESTALE ? -1 : 0;
 	if (!(pl->actions & (ACT_MASK | ACT_COMPRESS)))
 		return 0;
-	if (lifecycle_rewrite_opts(f, pl, ff, &ro, buf, sizeof(buf),
+	if (lifecycle_rewrite_opts(f, pl, ff, w->o->now, &ro, buf, sizeof(buf),
 	    &newname) == -1)
 		return -1;
 	if (!w->o->dry_run && rewrite_file(f->dir->fd, f->name, newname, st,
@@ -240,7 +240,7 @@ act(struct once *w, const struct mfile *f, const struct stat *st,
 		return errno == ESTALE || errno == EAGAIN ? 0 : -1;
 	}
 	lifecycle_said_rewrite(f, pl->actions, newname,
-	    w->o->dry_run ? 0 : rs.addrs_masked, &w->out);
+	    w->o->dry_run ? 0 : rs.l.addrs_masked, &w->out);
 	return 0;
 }
 
@@ -257,6 +257,7 @@ once_file(struct once *w, const struct mfile *f)
 		return 0;
 	if (lifecycle_scan(f, now, &st, &ff, &rs) == -1)
 		return errno == ENOENT ? 0 : -1;
+	lifecycle_said_lines(f->path, &rs.l);
 	if (ff.damaged)
 		log_warnx("\"%s\": left as it is while in retention",
 		    log_esc(f->path));

@@ -39,8 +39,13 @@ enum key_id {
 	K_METRICS_FILE,
 	K_LOGS,
 	K_FORMAT,
+	K_LOG_FORMAT,
 	K_ADDRESSES,
 	K_REGEX,
+	K_TIME_KEY,
+	K_TIME_FORMAT,
+	K_TIMEZONE,
+	K_MASK_HOSTNAMES,
 	K_WINDOW,
 	K_IPV4_PREFIX,
 	K_IPV6_PREFIX,
@@ -80,6 +85,8 @@ struct secinfo {
 	int		 keyline[K_MAX];	/* line of each key; 0: unset */
 	unsigned int	 bad;		/* 1 << key_id: its value was bad */
 	int		*globline;	/* line of each glob */
+	size_t		 valoff[K_MAX];	/* where each value starts in its
+					   (joined) line */
 };
 
 struct msg {
@@ -108,6 +115,12 @@ struct parser {
 	size_t		 nerrors;
 	size_t		 nwarnings;
 	char		 kinds[256];	/* "combined, common, ..." */
+	config_zone_fn	 zone_fn;	/* loads a timezone, or NULL */
+	int		 cont;		/* the key of the line before may go
+					   on (log_format) */
+	const char	*text;		/* the whole file */
+	size_t		 len;
+	const char	*linebuf;	/* the line being parsed */
 };
 
 static int	p_abspath(struct parser *, const struct keydef *, void *,
@@ -128,6 +141,8 @@ static int	p_fields(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
 static int	p_rotate(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
+static int	p_bool(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
 static int	p_reopen(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
 
@@ -144,12 +159,25 @@ static const struct keydef keys[K_MAX] = {
 	    CF(metrics_file), 0, 0, 0, "an absolute path" },
 	[K_LOGS] = { SEC_SET, "logs", p_globs, LF(globs),
 	    0, 0, 1, "absolute paths or globs separated by spaces" },
-	[K_FORMAT] = { SEC_SET, "format", p_format, LF(format_kind),
+	[K_FORMAT] = { SEC_SET, "format", p_format, LF(spec.kind),
 	    0, 0, 0, "a format such as combined, json or regex" },
-	[K_ADDRESSES] = { SEC_SET, "addresses", p_fields, LF(fields),
+	[K_LOG_FORMAT] = { SEC_SET, "log_format", p_string,
+	    LF(spec.log_format), 0, 0, 0, "the server's log_format or "
+	    "LogFormat string" },
+	[K_ADDRESSES] = { SEC_SET, "addresses", p_fields, LF(spec.fields),
 	    0, 0, 0, "field names separated by commas or spaces" },
-	[K_REGEX] = { SEC_SET, "regex", p_string, LF(regex),
+	[K_REGEX] = { SEC_SET, "regex", p_string, LF(spec.regex),
 	    0, 0, 0, "a PCRE2 pattern" },
+	[K_TIME_KEY] = { SEC_SET, "time_key", p_string, LF(spec.time_key),
+	    0, 0, 0, "a json key (nested as a.b)" },
+	[K_TIME_FORMAT] = { SEC_SET, "time_format", p_string,
+	    LF(spec.time_format), 0, 0, 0, "clf, clf_ms, iso8601, epoch, "
+	    "epoch_ms, epoch_us, epoch_ns, syslog, ctime or a strptime "
+	    "pattern" },
+	[K_TIMEZONE] = { SEC_SET, "timezone", p_string, LF(timezone),
+	    0, 0, 0, "local, UTC or a zone name such as Europe/Berlin" },
+	[K_MASK_HOSTNAMES] = { SEC_SET, "mask_hostnames", p_bool,
+	    LF(spec.mask_hostnames), 0, 0, 0, "yes or no" },
 	[K_WINDOW] = { SEC_SET, "window", p_duration, LF(window),
 	    0, DUR_MAX, 0, DUR },
 	[K_IPV4_PREFIX] = { SEC_SET, "ipv4_prefix", p_int, LF(prefix.v4),
@@ -188,38 +216,58 @@ static const struct {
 
 static void	emit(struct parser *, int, int, const char *, ...)
 		    PRINTFLIKE(4, 5);
+static void	emit_col(struct parser *, int, int, int, const char *, ...)
+		    PRINTFLIKE(5, 6);
 
-/* kind: 0 an error, 1 a warning, 2 a note (what a default means). */
+/*
+ * kind: 0 an error, 1 a warning, 2 a note (what a default means); col:
+ * the column in a key's value ("path:line:col: ..."), 0: none.
+ */
 static void
-emit(struct parser *p, int line, int kind, const char *fmt, ...)
+vemit(struct parser *p, int line, int col, int kind, const char *fmt,
+    va_list ap)
 {
 	static const char *const prefix[] = { "", "warning: ", "note: " };
-	va_list ap;
 	char *body;
 	struct msg *m;
-	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (vasprintf(&body, fmt, ap) == -1)
 		fatalx("config: cannot format a message");
-	body = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	(void)vsnprintf(body, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-
 	p->msgs = xreallocarray(p->msgs, p->nmsgs + 1, sizeof(*p->msgs));
 	m = &p->msgs[p->nmsgs];
 	m->line = line;
 	m->seq = p->nmsgs++;
-	(void)xasprintf(&m->text, "%s:%d: %s%s", p->path, line, prefix[kind],
-	    body);
+	if (col > 0)
+		(void)xasprintf(&m->text, "%s:%d:%d: %s%s", p->path, line, col,
+		    prefix[kind], body);
+	else
+		(void)xasprintf(&m->text, "%s:%d: %s%s", p->path, line,
+		    prefix[kind], body);
 	free(body);
 	if (kind == 1)
 		p->nwarnings++;
 	else if (kind == 0)
 		p->nerrors++;
+}
+
+static void
+emit(struct parser *p, int line, int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vemit(p, line, 0, kind, fmt, ap);
+	va_end(ap);
+}
+
+static void
+emit_col(struct parser *p, int line, int col, int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vemit(p, line, col, kind, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -514,25 +562,17 @@ static int
 p_format(struct parser *p, const struct keydef *k, void *base,
     const char *v, const char **why)
 {
-	enum format_kind kind;
-	size_t i;
+	char **f = FIELD(base, k, char *);
 
-	if (format_kind_parse(v, &kind) == 0) {
-		*FIELD(base, k, enum format_kind) = kind;
-		return 0;
+	if (!format_known(v)) {
+		(void)snprintf(p->kinds, sizeof(p->kinds), "one of %s",
+		    format_names());
+		*why = p->kinds;
+		return -1;
 	}
-	if (p->kinds[0] == '\0') {
-		(void)strlcpy(p->kinds, "one of ", sizeof(p->kinds));
-		for (i = FORMAT_COMBINED; i <= FORMAT_REGEX; i++) {
-			if (i > FORMAT_COMBINED)
-				(void)strlcat(p->kinds, ", ", sizeof(p->kinds));
-			(void)strlcat(p->kinds,
-			    format_kind_name((enum format_kind)i),
-			    sizeof(p->kinds));
-		}
-	}
-	*why = p->kinds;
-	return -1;
+	free(*f);
+	*f = xstrdup(v);
+	return 0;
 }
 
 static int
@@ -546,7 +586,24 @@ p_fields(struct parser *p, const struct keydef *k, void *base,
 	(void)why;
 	if (v[strspn(v, ", \t")] == '\0')
 		return -1;
-	ls->nfields = split_words(v, ", \t", &ls->fields, 0);
+	ls->spec.nfields = split_words(v, ", \t", &ls->spec.fields, 0);
+	return 0;
+}
+
+static int
+p_bool(struct parser *p, const struct keydef *k, void *base, const char *v,
+    const char **why)
+{
+	(void)p;
+	(void)why;
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "on") == 0)
+		*FIELD(base, k, int) = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+	    strcmp(v, "off") == 0)
+		*FIELD(base, k, int) = 0;
+	else
+		return -1;
 	return 0;
 }
 
@@ -875,6 +932,7 @@ parse_key(struct parser *p, char *s, char *eq)
 	}
 	if (si->keyline[k - keys] == 0)
 		si->keyline[k - keys] = p->line;
+	si->valoff[k - keys] = (size_t)(val - p->linebuf);
 	why = k->want;
 	if (*val == '\0') {
 		emit(p, p->line, 0, "missing value for \"%s\": expected %s",
@@ -904,12 +962,77 @@ parse_line(struct parser *p, const char *text, size_t len)
 		;
 	else if (*s == '[')
 		parse_section(p, s);
-	else if ((eq = strchr(s, '=')) != NULL)
+	else if ((eq = strchr(s, '=')) != NULL) {
+		p->linebuf = buf;
 		parse_key(p, s, eq);
+	}
 	else
 		emit(p, p->line, 0, "expected \"key = value\" or "
 		    "\"[section]\"");
 	free(buf);
+}
+
+/* A "log_format =" line: its value may go on over indented lines. */
+static int
+is_log_format(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (n - i < 10 || memcmp(s + i, "log_format", 10) != 0)
+		return 0;
+	for (i += 10; i < n && (s[i] == ' ' || s[i] == '\t'); i++)
+		;
+	return i < n && s[i] == '=';
+}
+
+/* An indented line that goes on with a format: a quote, $ or % first. */
+static int
+goes_on(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0 || (s[0] != ' ' && s[0] != '\t'))
+		return 0;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i < n && (s[i] == '\'' || s[i] == '"' || s[i] == '$' ||
+	    s[i] == '%');
+}
+
+/*
+ * A log_format pasted over several lines (nginx.conf's way): the lines
+ * that go on are joined to it with a blank, and it counts as the line it
+ * starts on.  Returns how much of text it took, from off.
+ */
+static size_t
+continued(struct parser *p, const char *text, size_t len, size_t off,
+    size_t n)
+{
+	const char *nl;
+	char *joined = xstrndup(text + off, n);
+	size_t at = off + n, m, jl = n;
+	int first = p->line;
+
+	while (at < len) {
+		nl = memchr(text + at + 1, '\n', len - at - 1);
+		m = nl != NULL ? (size_t)(nl - (text + at + 1)) : len - at - 1;
+		if (!goes_on(text + at + 1, m))
+			break;
+		joined = xreallocarray(joined, jl + m + 2, 1);
+		joined[jl++] = ' ';
+		memcpy(joined + jl, text + at + 1, m);
+		jl += m;
+		at += m + 1;
+		p->line++;
+	}
+	m = (size_t)p->line;
+	p->line = first;
+	parse_line(p, joined, jl);
+	p->line = (int)m;
+	free(joined);
+	return at - off;
 }
 
 /* Checks once every line is read. */
@@ -931,30 +1054,32 @@ keyline(const struct logset *ls, const struct secinfo *si, enum key_id a,
 static void
 check_required(struct parser *p, struct logset *ls, struct secinfo *si)
 {
-	const char *def;
+	const char *kind = ls->spec.kind;
 
 	if (si->keyline[K_LOGS] == 0)
 		emit(p, ls->line, 0, "missing required key \"logs\" in [%s]",
 		    ls->name);
-	if (si->keyline[K_FORMAT] == 0)
-		emit(p, ls->line, 0, "missing required key \"format\" in [%s]",
-		    ls->name);
-	if (!GOOD(si, K_FORMAT))
+	if (si->keyline[K_FORMAT] == 0 && si->keyline[K_LOG_FORMAT] == 0)
+		emit(p, ls->line, 0, "missing required key \"format\" (or "
+		    "\"log_format\") in [%s]", ls->name);
+	if (si->keyline[K_FORMAT] != 0 && si->keyline[K_LOG_FORMAT] != 0)
+		emit(p, si->keyline[K_LOG_FORMAT], 0, "log_format and format "
+		    "both in [%s]: keep one (log_format: the server's own "
+		    "string)", ls->name);
+	if (!GOOD(si, K_FORMAT) || kind == NULL)
 		return;
-	if (ls->format_kind == FORMAT_REGEX && si->keyline[K_REGEX] == 0)
+	if (strcmp(kind, "regex") == 0 && si->keyline[K_REGEX] == 0)
 		emit(p, ls->line, 0, "missing required key \"regex\" in [%s] "
 		    "(format = regex)", ls->name);
-	if (ls->format_kind != FORMAT_REGEX && GOOD(si, K_REGEX))
+	if (strcmp(kind, "regex") != 0 && GOOD(si, K_REGEX))
 		emit(p, si->keyline[K_REGEX], 0, "regex is used only with "
-		    "format = regex, not %s",
-		    format_kind_name(ls->format_kind));
-	def = format_default_fields(ls->format_kind);
-	if (si->keyline[K_ADDRESSES] == 0 && def == NULL)
+		    "format = regex, not %s", kind);
+	if (strcmp(kind, "json") == 0 && si->keyline[K_ADDRESSES] == 0)
 		emit(p, ls->line, 0, "missing required key \"addresses\" in "
-		    "[%s] (format = %s has no default)", ls->name,
-		    format_kind_name(ls->format_kind));
-	else if (si->keyline[K_ADDRESSES] == 0)
-		ls->nfields = split_words(def, ", \t", &ls->fields, 0);
+		    "[%s] (format = json has no default)", ls->name);
+	if (strcmp(kind, "json") != 0 && GOOD(si, K_TIME_KEY))
+		emit(p, si->keyline[K_TIME_KEY], 0, "time_key is used only "
+		    "with format = json");
 }
 
 static void
@@ -1031,6 +1156,13 @@ check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
 		    "is used only by rotations asked for with SIGUSR1");
 }
 
+static uLong
+hash_str(uLong h, const char *v)
+{
+	return crc32(h, (const Bytef *)(v != NULL ? v : ""),
+	    v != NULL ? (uInt)strlen(v) + 1 : 1);
+}
+
 /* What decides how a line is read: facts read otherwise are stale. */
 static void
 facts_key(struct logset *ls)
@@ -1039,15 +1171,18 @@ facts_key(struct logset *ls)
 	int v[3];
 	size_t i;
 
-	v[0] = (int)ls->format_kind;
-	v[1] = ls->prefix.v4;
-	v[2] = ls->prefix.v6;
+	v[0] = ls->prefix.v4;
+	v[1] = ls->prefix.v6;
+	v[2] = ls->spec.mask_hostnames;
 	h = crc32(h, (const Bytef *)v, sizeof(v));
-	if (ls->regex != NULL)
-		h = crc32(h, (const Bytef *)ls->regex, (uInt)strlen(ls->regex) + 1);
-	for (i = 0; i < ls->nfields; i++)
-		h = crc32(h, (const Bytef *)ls->fields[i],
-		    (uInt)strlen(ls->fields[i]) + 1);
+	h = hash_str(h, ls->spec.kind);
+	h = hash_str(h, ls->spec.log_format);
+	h = hash_str(h, ls->spec.regex);
+	h = hash_str(h, ls->spec.time_key);
+	h = hash_str(h, ls->spec.time_format);
+	h = hash_str(h, ls->timezone);
+	for (i = 0; i < ls->spec.nfields; i++)
+		h = hash_str(h, ls->spec.fields[i]);
 	ls->facts_key = (uint32_t)h;
 }
 
@@ -1063,29 +1198,121 @@ check_prefixes(struct parser *p, struct logset *ls, struct secinfo *si)
 		    "subscriber's whole allocation", ls->prefix.v6);
 }
 
+/* The zone for times without an offset, through the caller's loader. */
+static int
+load_zone(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	const char *err = "unknown";
+	const char *name = ls->timezone;
+
+	if (name == NULL)
+		name = ls->spec.kind != NULL && strcmp(ls->spec.kind, "w3c") ==
+		    0 ? "UTC" : "local";
+	if (p->zone_fn == NULL) {
+		/* Pure: UTC stands for every zone (unit tests, fuzzing). */
+		ls->spec.zone = tz_utc();
+		return 0;
+	}
+	if ((ls->zone = p->zone_fn(name, &err)) == NULL) {
+		emit(p, keyline(ls, si, K_TIMEZONE, K_TIMEZONE), 0,
+		    "timezone \"%s\": %s", log_esc(name), err);
+		return -1;
+	}
+	ls->spec.zone = ls->zone;
+	return 0;
+}
+
+/*
+ * Column vcol (1-based) of key k's value, as a line and column of the
+ * file: a log_format may go on over indented lines, joined by a blank.
+ */
+static void
+value_pos(const struct parser *p, const struct secinfo *si, enum key_id k,
+    int vcol, int *line, int *col)
+{
+	const char *s = p->text, *end = p->text + p->len, *nl;
+	size_t at, n;
+	int l = 1;
+
+	*line = si->keyline[k];
+	*col = 0;
+	for (; l < *line && s < end; l++) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			return;
+		s = nl + 1;
+	}
+	at = si->valoff[k] + (size_t)vcol - 1;
+	for (;;) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		n = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
+		if (at <= n || nl == NULL) {
+			*line = l;
+			*col = (int)at + 1;
+			return;
+		}
+		at -= n + 1;		/* the blank that joined them */
+		s = nl + 1;
+		l++;
+	}
+}
+
 static void
 compile_format(struct parser *p, struct logset *ls, struct secinfo *si)
 {
 	const char *errstr = NULL;
+	size_t i;
+	int col = 0, line;
 
-	if (!GOOD(si, K_FORMAT) || ls->nfields == 0 ||
-	    (si->bad & (1u << K_REGEX | 1u << K_ADDRESSES)))
+	if ((si->keyline[K_FORMAT] == 0) == (si->keyline[K_LOG_FORMAT] == 0) ||
+	    (si->bad & (1u << K_FORMAT | 1u << K_LOG_FORMAT | 1u << K_REGEX |
+	    1u << K_ADDRESSES | 1u << K_TIME_FORMAT | 1u << K_TIMEZONE)))
 		return;
-	if ((ls->format_kind == FORMAT_REGEX) != (ls->regex != NULL))
+	if (ls->spec.kind != NULL && ((strcmp(ls->spec.kind, "regex") == 0) !=
+	    (ls->spec.regex != NULL) || (strcmp(ls->spec.kind, "json") == 0 &&
+	    ls->spec.nfields == 0)))
 		return;
-	ls->format = format_new(ls->format_kind, ls->regex, ls->fields,
-	    ls->nfields, &errstr);
-	if (ls->format != NULL)
+	if (load_zone(p, ls, si) == -1)
 		return;
+	ls->spec.prefix = ls->prefix;
+	if ((ls->format = format_new(&ls->spec, &errstr, &col)) != NULL) {
+		for (i = 0; i < ls->format->nwarn; i++) {
+			line = si->keyline[K_LOG_FORMAT] != 0 ?
+			    si->keyline[K_LOG_FORMAT] : keyline(ls, si,
+			    K_ADDRESSES, K_FORMAT);
+			col = 0;
+			if (ls->format->warn[i].col > 0 &&
+			    si->keyline[K_LOG_FORMAT] != 0)
+				value_pos(p, si, K_LOG_FORMAT,
+				    ls->format->warn[i].col, &line, &col);
+			emit_col(p, line, col, 1, "%s",
+			    ls->format->warn[i].text);
+		}
+		return;
+	}
 	if (errstr == NULL)
 		errstr = "unknown error";
-	if (ls->format_kind == FORMAT_REGEX)
-		emit(p, si->keyline[K_REGEX], 0, "bad regex: %s",
-		    log_esc(errstr));
+	if (si->keyline[K_LOG_FORMAT] != 0)
+		line = si->keyline[K_LOG_FORMAT];
+	else if (strcmp(ls->spec.kind, "regex") == 0)
+		line = si->keyline[K_REGEX];
+	else if (strstr(errstr, "time") != NULL &&
+	    si->keyline[K_TIME_FORMAT] != 0)
+		line = si->keyline[K_TIME_FORMAT];
 	else
-		emit(p, keyline(ls, si, K_ADDRESSES, K_FORMAT), 0,
-		    "format = %s cannot use these addresses: %s",
-		    format_kind_name(ls->format_kind), log_esc(errstr));
+		line = keyline(ls, si, K_ADDRESSES, K_FORMAT);
+	if (col > 0) {
+		value_pos(p, si, si->keyline[K_LOG_FORMAT] != 0 ?
+		    K_LOG_FORMAT : K_REGEX, col, &line, &col);
+		emit_col(p, line, col, 0, "%s: %s", si->keyline[K_LOG_FORMAT] ?
+		    "log_format" : "regex", log_esc(errstr));
+	}
+	else if (si->keyline[K_LOG_FORMAT] != 0)
+		emit(p, line, 0, "log_format: %s", log_esc(errstr));
+	else if (strcmp(ls->spec.kind, "regex") == 0)
+		emit(p, line, 0, "bad regex: %s", log_esc(errstr));
+	else
+		emit(p, line, 0, "format = %s: %s", ls->spec.kind,
+		    log_esc(errstr));
 }
 
 static int
@@ -1146,7 +1373,7 @@ check_all(struct parser *p)
 
 struct config *
 config_parse(const char *path, const char *text, size_t len,
-    struct config_msgs *msgs)
+    struct config_msgs *msgs, config_zone_fn zone_fn)
 {
 	struct parser p;
 	struct config *conf;
@@ -1154,6 +1381,9 @@ config_parse(const char *path, const char *text, size_t len,
 	size_t i, off, n;
 
 	memset(&p, 0, sizeof(p));
+	p.zone_fn = zone_fn;
+	p.text = text;
+	p.len = len;
 	p.path = path != NULL ? path : "-";
 	p.conf = conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(p.path);
@@ -1163,7 +1393,10 @@ config_parse(const char *path, const char *text, size_t len,
 		p.line++;
 		nl = memchr(text + off, '\n', len - off);
 		n = nl != NULL ? (size_t)(nl - (text + off)) : len - off;
-		parse_line(&p, text + off, n);
+		if (is_log_format(text + off, n))
+			n = continued(&p, text, len, off, n);
+		else
+			parse_line(&p, text + off, n);
 	}
 	check_all(&p);
 	for (i = 0; i < conf->nsets; i++)
@@ -1186,11 +1419,17 @@ logset_release(struct logset *ls)
 	for (i = 0; i < ls->nglobs; i++)
 		free(ls->globs[i]);
 	free(ls->globs);
-	free(ls->regex);
-	for (i = 0; i < ls->nfields; i++)
-		free(ls->fields[i]);
-	free(ls->fields);
+	free(ls->spec.kind);
+	free(ls->spec.log_format);
+	free(ls->spec.regex);
+	free(ls->spec.time_key);
+	free(ls->spec.time_format);
+	for (i = 0; i < ls->spec.nfields; i++)
+		free(ls->spec.fields[i]);
+	free(ls->spec.fields);
+	free(ls->timezone);
 	format_free(ls->format);
+	tz_free(ls->zone);
 	free(ls->reopen_pidfile);
 	free_argv(ls->reopen_argv);
 }

@@ -130,19 +130,38 @@ follow_adopt(struct daemon *d, struct mfile *f, int64_t now)
 	}
 }
 
+/* What the engine's stats gained since before (a reset starts anew). */
+static uint64_t
+gain(uint64_t before, uint64_t after)
+{
+	return after >= before ? after - before : after;
+}
+
+static void
+count_lines(struct set_metrics *m, const struct line_stats *before,
+    const struct line_stats *after)
+{
+	m->not_understood += gain(before->bad, after->bad);
+	m->long_lines += gain(before->long_lines, after->long_lines);
+	m->time_refused += gain(before->future + before->disorder,
+	    after->future + after->disorder);
+}
+
 /* Read what a followed file has appended, within the budget. */
 void
 follow_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 {
 	struct setrt *rt = daemon_setrt(d, f->set);
 	uint64_t before = f->tp.size, lines = f->tp.lines;
+	struct line_stats ls = f->tp.ls;
 	int trunc, r;
 
 	if (f->fd == -1)
 		return;
-	r = tail_read(f->fd, &f->tp, f->set, budget, &trunc);
+	r = tail_read(f->fd, &f->tp, f->set, now, budget, &trunc);
 	if (f->tp.lines > lines)
 		rt->m.lines_read += f->tp.lines - lines;
+	count_lines(&rt->m, &ls, &f->tp.ls);
 	if (r == -1) {
 		log_warn("read \"%s\"", log_esc(f->path));
 		d->metrics.errors[ME_READ]++;
@@ -208,7 +227,7 @@ follow_seal(struct daemon *d, struct mfile *f, int64_t now)
 	    &f->warned_unknown)) > 0)
 		return now + wait;
 	if (f->fd != -1) {
-		if (tail_finish(f->fd, &f->tp, f->set) == -1) {
+		if (tail_finish(f->fd, &f->tp, f->set, now) == -1) {
 			log_warn("read \"%s\"", log_esc(f->path));
 			return now + BACKOFF_MIN;
 		}
@@ -216,6 +235,7 @@ follow_seal(struct daemon *d, struct mfile *f, int64_t now)
 		fsio_close(f->fd);
 		f->fd = -1;
 		lifecycle_untimed(&f->tp.ff, f->st.st_mtime, f->tp.pending_full);
+		lifecycle_said_lines(f->path, &f->tp.ls);
 		f->have_facts = 1;
 	}
 	follow_set_state(f, MF_SEALED);
@@ -292,6 +312,9 @@ carry(struct mfile *nf, struct mfile *of, int64_t now)
 	nf->fd = of->fd;
 	of->fd = -1;
 	nf->tp = of->tp;
+	of->tp.eng = NULL;	/* the engine goes with the file */
+	if (nf->tp.eng != NULL)
+		line_set_stats(nf->tp.eng, &nf->tp.ls);
 	nf->facts_key = of->facts_key;
 	nf->have_facts = of->have_facts;
 	nf->hook_wait = of->hook_wait;

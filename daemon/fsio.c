@@ -815,17 +815,53 @@ claim(int dfd, const char *name, ino_t repl, char *cl, size_t clsz)
 	return -1;
 }
 
-/* Put a claimed file back under its name; said when that cannot be. */
+/*
+ * When a claimed file's name was taken meanwhile (logrotate renamed the
+ * live file to it), the file goes back under a fresh name of its set,
+ * lethe's segment name for the time of its last change: its lines stay
+ * where every reader finds them.
+ */
+static int
+unclaim_elsewhere(int dfd, const char *cl, const char *name)
+{
+	char base[NAME_MAX + 1], alt[NAME_MAX + 1];
+	struct stat st;
+	size_t blen;
+	int64_t t;
+	int i;
+
+	if (sys_fstatat(dfd, cl, &st) == -1)
+		return -1;
+	(void)strlcpy(base, name, sizeof(base));
+	if ((blen = names_rotated_base(base)) != 0)
+		base[blen] = '\0';
+	for (i = 0, t = st.st_mtime; i < 1440; i++, t += 60) {
+		if (names_segment(base, t, alt, sizeof(alt)) == -1)
+			return -1;
+		if (fsio_rename_noreplace(dfd, cl, alt) == 0) {
+			(void)fsio_fsync(dfd);
+			log_warnx("\"%s\" was taken while lethe acted on it: "
+			    "the file it was is now \"%s\"", log_esc(name),
+			    log_esc(alt));
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+/* Put a claimed file back under its name (or another); said if not. */
 static void
 unclaim(int dfd, const char *cl, const char *name)
 {
 	int saved = errno;
 
-	if (fsio_rename_noreplace(dfd, cl, name) == -1)
+	if (fsio_rename_noreplace(dfd, cl, name) == 0)
+		(void)fsio_fsync(dfd);
+	else if (errno != EEXIST || unclaim_elsewhere(dfd, cl, name) == -1)
 		log_warn("cannot put \"%s\" back as \"%s\" (the next run "
 		    "does)", log_esc(cl), log_esc(name));
-	else
-		(void)fsio_fsync(dfd);
 	errno = saved;
 }
 
@@ -993,6 +1029,8 @@ recover_claim(int dfd, const char *cl, const char *base,
 		return 0;
 	}
 	if (fsio_rename_noreplace(dfd, cl, base) == -1) {
+		if (errno == EEXIST && unclaim_elsewhere(dfd, cl, base) == 0)
+			return 0;
 		log_warn("cannot put \"%s\" back as \"%s\"", log_esc(cl),
 		    log_esc(base));
 		return -1;

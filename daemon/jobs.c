@@ -204,10 +204,10 @@ job_new(struct daemon *d, struct mfile *f, enum job_kind kind)
 	j->name = xstrdup(f->name);
 	j->path = xstrdup(f->path);
 	j->expect = f->st;
-	j->opts.prefix = f->set->prefix;
 	j->opts.mask_before = TIME_NONE;
 	j->opts.start_time = TIME_NONE;
 	j->opts.audit_before = TIME_NONE;
+	j->opts.now = daemon_now(d);
 	return j;
 }
 
@@ -250,12 +250,15 @@ job_count(struct daemon *d, const struct mfile *f, const struct job *j,
 {
 	struct set_metrics *m = &daemon_setrt(d, f->set)->m;
 
-	m->lines_read += j->stats.lines;
+	m->lines_read += j->stats.l.lines;
+	m->not_understood += j->stats.l.bad;
+	m->long_lines += j->stats.l.long_lines;
+	m->time_refused += j->stats.l.future + j->stats.l.disorder;
 	if (j->kind == JOB_SCAN)
 		return;
-	m->addrs_masked += j->stats.addrs_masked;
-	m->bytes_in += j->stats.bytes_in;
-	m->bytes_out += j->stats.bytes_out;
+	m->addrs_masked += j->stats.l.addrs_masked;
+	m->bytes_in += j->stats.l.bytes_in;
+	m->bytes_out += j->stats.l.bytes_out;
 	if (j->actions & ACT_MASK) {
 		m->masked++;
 		d->metrics.last_success[MA_MASK] = now;
@@ -311,9 +314,9 @@ job_facts(struct daemon *d, struct mfile *f, const struct job *j)
 		f->st = j->after;
 	f->tp.ff.gzip = j->stats.gzip_in || j->opts.compress;
 	f->tp.ff.damaged = j->rc == 1;
-	f->tp.ff.first_time = j->stats.first_time;
-	f->tp.ff.last_time = j->stats.last_time;
-	f->tp.ff.oldest_full = j->stats.oldest_full;
+	f->tp.ff.first_time = j->stats.l.first_time;
+	f->tp.ff.last_time = j->stats.l.last_time;
+	f->tp.ff.oldest_full = j->stats.l.oldest_full;
 	f->tp.pending_full = 0;
 	lifecycle_untimed(&f->tp.ff, f->st.st_mtime, 0);
 	f->have_facts = 1;
@@ -345,9 +348,11 @@ job_done(struct job *j)
 		    log_esc(j->path), j->err);
 	f->backoff = 0;
 	f->retry_at = 0;
+	if (j->kind == JOB_SCAN)
+		lifecycle_said_lines(j->path, &j->stats.l);
 	if (j->kind == JOB_REWRITE)
 		lifecycle_said_rewrite(f, j->actions, j->newname,
-		    j->stats.addrs_masked, &out);
+		    j->stats.l.addrs_masked, &out);
 	job_facts(d, f, j);
 	if (j->kind == JOB_REWRITE)
 		follow_set_state(f, MF_SEALED);	/* ours, nobody else's */
@@ -416,7 +421,8 @@ jobs_step(struct daemon *d, struct mfile *f, int64_t now)
 		return pl.next_due;
 	if (jobs_busy())
 		return INT64_MAX;
-	if (lifecycle_rewrite_opts(f, &pl, &f->tp.ff, &ro, buf, sizeof(buf),
+	if (lifecycle_rewrite_opts(f, &pl, &f->tp.ff, now, &ro, buf,
+	    sizeof(buf),
 	    &gz) == -1) {
 		daemon_backoff(f, now);
 		return f->retry_at;

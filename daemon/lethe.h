@@ -170,75 +170,242 @@ struct addr_prefix {
 int		 addr_mask(const char *s, size_t len, const struct addr_prefix *,
 		    char *out, size_t outsz, size_t *outlen, int *full);
 
-/* format.c */
-enum format_kind {
-	FORMAT_COMBINED,
-	FORMAT_COMMON,
-	FORMAT_MAIN,
-	FORMAT_VHOST_COMBINED,
-	FORMAT_NGINX_ERROR,
-	FORMAT_APACHE_ERROR,
-	FORMAT_JSON,
-	FORMAT_REGEX,
+/* field.c: the addresses in a field's value, and in free text (pure) */
+#define FIELDS_MAX	32	/* address fields of a format, a bit each */
+#define FIELD_FREE	255	/* a span the free scan found */
+
+enum span_flags {
+	SPAN_FULL	= 1 << 0,	/* host bits set past the prefix */
 };
 
+/* line[off, off + len) is an address, masked: text[moff, moff + mlen). */
 struct span {
 	uint32_t	 off;
 	uint32_t	 len;
+	uint32_t	 moff;
+	uint16_t	 mlen;
+	uint8_t		 field;		/* address field, or FIELD_FREE */
+	uint8_t		 flags;		/* enum span_flags */
 };
 
-/* A growable array of spans, reused from line to line. */
+/* The spans of one line, in increasing offset order, never overlapping,
+   and their masked forms; reused from line to line. */
 struct spans {
 	struct span	*v;
 	size_t		 n;
 	size_t		 cap;
+	char		*text;
+	size_t		 tlen;
+	size_t		 tcap;
+};
+
+struct field_opts {
+	struct addr_prefix prefix;
+	int		 mask_hostnames;
+};
+
+/* What a field's value held. */
+struct field_tally {
+	uint32_t	 addrs;		/* addresses */
+	uint32_t	 bad;		/* elements of no kind it may hold */
+};
+
+void		 spans_reset(struct spans *);
+void		 spans_release(struct spans *);
+/* Append a span (masked form m); -1 when it overlaps the one before. */
+int		 spans_add(struct spans *, uint32_t off, uint32_t len,
+		    const char *m, size_t mlen, unsigned field, int flags);
+/*
+ * The addresses of a field's value s[0..len), whose byte i is at line
+ * offset map[i] (map NULL: base + i; with a map, map[len] is the offset
+ * past its end).  list: elements split on ',', ';' and blanks; else the
+ * value is one element.  Decorations around an address are kept (quotes,
+ * \x22, \", parentheses, brackets, for=/by=, /N, port, zone, CR).  An
+ * element that is not an address, "-", "unknown", empty, "_obfuscated"
+ * or a host name counts in t->bad.  With mask_hostnames, an address
+ * inside a host name (ec2-203-0-113-7.example.com) is a span too.
+ */
+void		 field_value(const struct field_opts *, const char *s,
+		    size_t len, const uint32_t *map, uint32_t base,
+		    unsigned field, int list, struct spans *,
+		    struct field_tally *t);
+/* Every address-like token of line[off, end) whose neighbours allow it
+   (not a product/version token); returns how many spans it added. */
+size_t		 field_free(const struct field_opts *, const char *line,
+		    size_t off, size_t end, struct spans *);
+/* The same, with line[lo, off) as what stands before (a window's
+   context). */
+size_t		 field_free_ctx(const struct field_opts *, const char *line,
+		    size_t lo, size_t off, size_t end, struct spans *);
+
+/* logfmt.c: the server's own format string, compiled (pure) */
+enum tpl_class {
+	TC_TOKEN,		/* no blank, no quote */
+	TC_FREE,		/* anything but a raw quote (client text) */
+	TC_CLF,			/* 10/Oct/2000:13:55:36 -0700, 26 bytes */
+	TC_ISO,			/* 2026-11-29T04:00:00+00:00, 25 bytes */
+	TC_TIMEPAT,		/* a strftime pattern's output */
+};
+
+enum tpl_role {
+	TR_OTHER,
+	TR_ADDR,		/* one address (or host name) */
+	TR_LIST,		/* a list of them (X-Forwarded-For) */
+	TR_TIME,
+};
+
+enum tpl_esc {
+	TE_NGINX,		/* escape=default: " \ and others as \xHH */
+	TE_JSON,		/* escape=json: \" \\ */
+	TE_NONE,		/* escape=none: anything goes */
+	TE_APACHE,		/* \" \\ and \xhh */
+};
+
+enum tpl_syntax {
+	TS_GUESS,
+	TS_NGINX,
+	TS_APACHE,
+};
+
+struct tpl_item {
+	int		 lit;		/* 1: literal text */
+	char		*text;		/* the text, or the field's name */
+	size_t		 len;
+	char		*orig;		/* as written: $remote_addr, %>s */
+	int		 col;		/* its column in the string */
+	int		 cls;		/* enum tpl_class */
+	int		 role;		/* enum tpl_role */
+	int		 quoted;	/* between two literal quotes */
+	int		 unknown;	/* a variable lethe does not know */
+	int		 named;		/* named by "addresses" */
+	char		*time;		/* TR_TIME: its time_format */
+};
+
+struct tpl {
+	struct tpl_item	*v;
+	size_t		 n;
+	int		 esc;		/* enum tpl_esc */
+	int		 syntax;	/* enum tpl_syntax */
+};
+
+/* Compile a log_format value; -1 with *errstr and *col (1-based, 0:
+   none) on what it cannot use. */
+int		 logfmt_parse(const char *, struct tpl *, const char **errstr,
+		    int *col);
+void		 logfmt_release(struct tpl *);
+
+/* format.c, format_*.c: log formats behind one ops table */
+enum scan_bad {
+	SCAN_OK,
+	SCAN_NOMATCH,		/* the line does not fit the format */
+	SCAN_BADADDR,		/* an address field holds something else */
+	SCAN_NOTIME,		/* it has no time (or one that does not parse) */
+	SCAN_LONG,		/* longer than a line is read whole */
+};
+
+/* One line as a format reads it. */
+struct scan {
+	struct spans	 spans;
+	int64_t		 time;		/* TIME_NONE: none */
+	int		 bad;		/* enum scan_bad */
+	uint32_t	 fields;	/* a bit per field that held an address */
+};
+
+/* How a set's lines are written: the config's keys. */
+struct format_spec {
+	char		*kind;		/* a format name; NULL with log_format */
+	char		*log_format;	/* the server's own format string */
+	char		*regex;
+	char	       **fields;	/* "addresses" */
+	size_t		 nfields;
+	char		*time_key;
+	char		*time_format;
+	const struct tz	*zone;		/* times without an offset; not owned */
+	struct addr_prefix prefix;
+	int		 mask_hostnames;
 };
 
 struct format;
 
-int		 format_kind_parse(const char *, enum format_kind *);
-const char	*format_kind_name(enum format_kind);
-/*
- * The default address fields of a format ("remote_addr" and so on), as
- * one comma separated string; NULL for json and regex, which need
- * "addresses" set.
- */
-const char	*format_default_fields(enum format_kind);
-/*
- * Compile a format.  fields are the address fields named by "addresses"
- * (json: key names, nested as "request.remote_ip"; text formats:
- * remote_addr, http_x_forwarded_for, client, ...); regex is the PCRE2
- * pattern for FORMAT_REGEX (named groups "time" and "addr", "addr2", ...;
- * every group whose name starts with "addr").  On error returns NULL and
- * sets *errstr to a static or allocated-into-format-free message
- * (valid until the next call).
- */
-struct format	*format_new(enum format_kind, const char *regex,
-		    char *const *fields, size_t nfields, const char **errstr);
+struct format_ops {
+	const char	*name;
+	/* Compile f->spec into f->priv; -1 with *errstr (and f->errcol). */
+	int		(*compile)(struct format *, const char **errstr);
+	/* One line (no newline); sc reset by the caller.  ref: a time near
+	   the line's, for forms without a year. */
+	void		(*scan)(struct format *, void *state, const char *line,
+			    size_t len, int64_t ref, struct scan *sc);
+	/* Per-file state (w3c's #Fields:), or NULL where there is none. */
+	void	       *(*state_new)(const struct format *);
+	void		(*state_free)(void *);
+	void		(*release)(struct format *);
+};
+
+#define FORMAT_WARN_MAX	4
+
+struct format {
+	const struct format_ops *ops;
+	struct format_spec spec;	/* a copy, owned */
+	struct field_opts fo;
+	struct timefmt	*tf;		/* time_format, or auto */
+	char		*names[FIELDS_MAX]; /* the address fields, by bit */
+	size_t		 nnames;
+	int		 errcol;	/* of a compile error in log_format */
+	struct {
+		char	*text;		/* for check: what the format cannot
+					   know (an unknown variable) */
+		int	 col;		/* in log_format, 0: none */
+	}		 warn[FORMAT_WARN_MAX];
+	size_t		 nwarn;
+	void		*priv;		/* the family's own */
+};
+/* For the families: a warning for check (at most FORMAT_WARN_MAX). */
+void		 format_warn(struct format *, int col, const char *, ...)
+		    PRINTFLIKE(3, 4);
+
+/* The log_format string of a named access format, or NULL. */
+const char	*format_builtin(const char *name);
+/* The format names (combined, ..., w3c) as "a, b or c", for messages. */
+const char	*format_names(void);
+int		 format_known(const char *name);
+/* The i-th format name, or NULL past the last. */
+const char	*format_kind(size_t i);
+/* Compile; NULL with *errstr (static, until the next call) and *col. */
+struct format	*format_new(const struct format_spec *, const char **errstr,
+		    int *col);
 void		 format_free(struct format *);
-/* A fresh copy, with its own match data (for another thread). */
+/* A fresh copy, with its own scratch (for another thread). */
 struct format	*format_clone(const struct format *);
+void		*format_state_new(const struct format *);
+void		 format_state_free(const struct format *, void *);
+/* One line: sc's spans, time and verdict. */
+void		 format_scan(struct format *, void *state, const char *line,
+		    size_t len, int64_t ref, struct scan *sc);
+/* For the families: a field's value into sc (an address field, bit i). */
+void		 format_field(struct format *, struct scan *, const char *line,
+		    size_t off, size_t end, unsigned field, int list);
+void		 format_field_mapped(struct format *, struct scan *,
+		    const char *s, size_t len, const uint32_t *map,
+		    unsigned field, int list);
+/* A time in the set's time_format (or any form); 0, or -1. */
+int		 format_time(const struct format *, const char *s, size_t len,
+		    int64_t ref, int64_t *t);
+/* Register an address field name; its bit, or -1 when there are many. */
+int		 format_add_name(struct format *, const char *name);
 /*
- * Scan one line (line[0..len), no newline; len < 2^32): sets *t to the
- * line's time (seconds since the epoch, UTC) or TIME_NONE (t may be NULL
- * when the time is not wanted: it is then not parsed), and fills sp
- * (sp->n reset to 0 first) with the spans of every candidate address
- * token in the configured fields, in increasing offset order, never
- * overlapping.  A field holding a list ("a, b, c") yields one span per
- * element.  Candidates are confirmed by addr_mask(); "-", "unknown" and
- * host names are candidates that it rejects.  Never fails: a line it
- * cannot parse yields no spans (or those it could find) and TIME_NONE.
- */
-void		 format_scan(struct format *, const char *line, size_t len,
-		    struct spans *sp, int64_t *t);
-/*
- * Parse a timestamp: CLF "10/Oct/2000:13:55:36 -0700" (brackets
- * optional), ISO 8601 "2026-11-29T04:00:00Z", "...+01:00",
- * "...+0100", with optional fraction, or epoch seconds with optional
- * fraction.  Returns 0 and sets *t (seconds, UTC, fraction dropped), or -1.
+ * Parse a timestamp in any form lethe knows, offset-less ones as UTC:
+ * for --now and such.  0 and *t, or -1.
  */
 int		 format_parse_time(const char *s, size_t len, int64_t *t);
-void		 spans_release(struct spans *);
+void		 scan_release(struct scan *);
+
+extern const struct format_ops format_clf_ops;	/* log_format, combined,
+						   common, main, vhost_combined */
+extern const struct format_ops format_json_ops;
+extern const struct format_ops format_regex_ops;
+extern const struct format_ops format_error_ops; /* nginx_error,
+						   apache_error */
+extern const struct format_ops format_w3c_ops;
 
 /* config.c */
 enum rotate_kind {
@@ -260,10 +427,9 @@ struct logset {
 	int		 line;		/* line of the section header */
 	char	       **globs;
 	size_t		 nglobs;
-	enum format_kind format_kind;
-	char		*regex;
-	char	       **fields;	/* "addresses" */
-	size_t		 nfields;
+	struct format_spec spec;	/* format, log_format, addresses, ... */
+	char		*timezone;	/* as given ("local" when not) */
+	struct tz	*zone;		/* loaded by config's zone callback */
 	struct format	*format;	/* compiled */
 	int64_t		 window;	/* seconds */
 	struct addr_prefix prefix;
@@ -306,8 +472,12 @@ struct config_msgs {
  * msgs as "path:line: message" ("path:line: warning: message").  Returns
  * the config, or NULL when there was any error.
  */
+/* Load a time zone by name ("local", "UTC", "Europe/Berlin"): the zone
+   (owned by the config from then on), or NULL and *err. */
+typedef struct tz *(*config_zone_fn)(const char *name, const char **err);
+
 struct config	*config_parse(const char *path, const char *text, size_t len,
-		    struct config_msgs *msgs);
+		    struct config_msgs *msgs, config_zone_fn zone_fn);
 void		 config_free(struct config *);
 void		 config_msgs_release(struct config_msgs *);
 /* "90d", "1h30m", "45" (seconds): returns 0 and *v in seconds, or -1. */
@@ -484,17 +654,132 @@ int		 fsio_create_like(int dfd, const char *name,
 int		 fsio_lock(int state_dfd, const char *cmd, char *holder,
 		    size_t hsz);
 
-/* rewrite.c */
+/* xform.c: what is done to the addresses of a line (pure) */
+struct xform_ops {
+	const char	*name;
+	/* Is a line of time t (TIME_NONE: unknown) to be rewritten? */
+	int		(*line)(void *arg, int64_t t);
+	/*
+	 * An address of such a line: write its replacement to out (at
+	 * least ADDR_OUT_MAX bytes), set *outlen and *full (whether the
+	 * replacement still holds a full address), return 0; or -1 to
+	 * leave it as it is.  masked: its truncation at the set's prefix.
+	 */
+	int		(*addr)(void *arg, const char *line, const struct span *,
+			    const char *masked, char *out, size_t *outlen,
+			    int *full);
+};
+
+struct xform {
+	const struct xform_ops *ops;
+	void		*arg;
+};
+
+/* Truncation (the set's prefixes) of lines with a time < before. */
+struct xform_truncate {
+	int64_t		 before;	/* INT64_MAX: every line */
+};
+
+extern const struct xform_ops xform_truncate_ops;
+
+/* sink.c: where rewritten bytes go */
+struct sink;
+/* Buffered writes to fd, plain or gzip (level 6, header comment
+   "lethe"); line_flush: every line out as soon as it is complete. */
+struct sink	*sink_fd_new(int fd, int gzip, int line_flush);
+int		 sink_write(struct sink *, const char *, size_t);
+/* A complete line was written (line_flush sinks write it out now). */
+int		 sink_line_end(struct sink *);
+/* Flush and end the stream (the gzip trailer). */
+int		 sink_finish(struct sink *);
+void		 sink_free(struct sink *);
+const char	*sink_error(const struct sink *);
+
+/* source.c: plain or gzip bytes from a descriptor */
+struct source;
+/* detect: look for the gzip magic (else every byte is taken as is). */
+struct source	*source_new(int fd, int detect);
+/* The next bytes: their number, 0 at the end, -1 (source_error). */
+ssize_t		 source_next(struct source *, const char **buf);
+int		 source_gzip(const struct source *);
+uint64_t	 source_raw(const struct source *);	/* bytes read */
+const char	*source_error(const struct source *);
+void		 source_free(struct source *);
+
+/* line.c: THE line engine; every reader drives it */
+#define LINE_HEAD	(1024 * 1024)	/* bytes of a line read whole */
+
+struct line_opts {
+	struct format	*format;
+	void		*fstate;	/* format_state_new's, or NULL */
+	const struct xform *xform;	/* NULL: nothing is rewritten */
+	struct sink	*sink;		/* NULL: nothing is written */
+	int64_t		 now;		/* lines after now + 1d take the line
+					   before's time; TIME_NONE: no rule */
+	int64_t		 start_time;	/* of lines before the first time */
+	int64_t		 audit_before;	/* count lines older than this */
+	int64_t		 ref;		/* for times without a year */
+	const volatile int *cancel;	/* stop (fail) when it is set */
+};
+
+/* What one pass learnt of its lines. */
+struct line_stats {
+	uint64_t	 lines;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 timed;		/* lines with a time of their own */
+	uint64_t	 future;	/* dated after now + 1d: not believed */
+	uint64_t	 disorder;	/* a day before the line before */
+	uint64_t	 bad;		/* lines not understood */
+	uint64_t	 bad_first;	/* line number of the first */
+	uint64_t	 bad_past;	/* ... older than audit_before */
+	uint64_t	 bad_past_first;
+	uint64_t	 stray;		/* full addresses outside the address
+					   fields of lines not understood */
+	uint64_t	 stray_first;
+	uint64_t	 long_lines;	/* longer than LINE_HEAD */
+	uint64_t	 addrs_masked;
+	uint64_t	 full_past;	/* full addresses older than
+					   audit_before, after this pass */
+	uint64_t	 full_past_first;
+	uint64_t	 field_lines[FIELDS_MAX]; /* lines with an address in
+					   each address field */
+	int64_t		 first_time;	/* TIME_NONE: no line had one */
+	int64_t		 last_time;
+	int64_t		 oldest_full;	/* after this pass; TIME_NONE: none */
+	int		 pending_full;	/* full addresses before any time */
+};
+
+struct line_engine;
+
+struct line_engine *line_new(const struct line_opts *, struct line_stats *);
+/* Lines of p[0..n): the complete ones now, the rest when it is. */
+int		 line_feed(struct line_engine *, const char *p, size_t n);
+/* The end: the last line, with or without its newline. */
+int		 line_finish(struct line_engine *);
+/* Bytes fed through the last newline. */
+uint64_t	 line_boundary(const struct line_engine *);
+/* Set the time lines before the first time take (a rewrite knows it). */
+void		 line_set_prev(struct line_engine *, int64_t);
+/* Where the stats go (their owner moved). */
+void		 line_set_stats(struct line_engine *, struct line_stats *);
+/* The current time, for a long-lived engine (the daemon's tail). */
+void		 line_set_now(struct line_engine *, int64_t);
+const char	*line_error(const struct line_engine *);
+void		 line_free(struct line_engine *);
+void		 line_stats_init(struct line_stats *);
+
+/* rewrite.c: a whole file through the engine */
 /* Options of one pass over a file. */
 struct rewrite_opts {
 	struct format	*format;
-	struct addr_prefix prefix;
 	int64_t		 mask_before;	/* mask lines with time < this;
 					   TIME_NONE: none, INT64_MAX: all */
 	int64_t		 start_time;	/* time of lines before the first
 					   line with a time */
 	int64_t		 audit_before;	/* count full addresses on lines
 					   older than this (audit) */
+	int64_t		 now;		/* see line_opts */
 	int		 compress;	/* write gzip (else as the input) */
 	const volatile int *cancel;	/* when it becomes non-zero, stop,
 					   remove the temp file, fail */
@@ -502,33 +787,25 @@ struct rewrite_opts {
 
 struct rewrite_stats {
 	int		 gzip_in;	/* the input was gzip */
-	uint64_t	 lines;
 	uint64_t	 bytes_raw;	/* read from the file, as stored */
-	uint64_t	 bytes_in;	/* uncompressed */
-	uint64_t	 bytes_out;	/* uncompressed */
-	uint64_t	 addrs_masked;
-	int64_t		 first_time;	/* TIME_NONE: no line had one */
-	int64_t		 last_time;
-	int64_t		 oldest_full;	/* after this pass; TIME_NONE: none */
-	uint64_t	 full_past;	/* full addresses older than
-					   audit_before, after this pass */
-	uint64_t	 full_past_line; /* line number of the first */
+	struct line_stats l;
 };
 
 /*
  * Read fd (plain or gzip, by its magic bytes) and gather stats as if it
  * were rewritten with opts (nothing is written).  Returns 0, or -1 with
- * *errstr ("truncated gzip", "read: ...").
+ * *errstr ("truncated gzip", "read: ..."): the stats then say what
+ * could be read.
  */
 int		 rewrite_scan(int fd, const struct rewrite_opts *,
 		    struct rewrite_stats *, const char **errstr);
 /*
  * Rewrite dfd/name through a temp file: lines older than mask_before
  * masked, compressed when opts->compress.  The result replaces name, or
- * goes to newname (name + ".gz" when compressing a plain file), in which
- * case name is removed after the rename.  The input is opened safely
- * (fsio_openat_file) and must match *expect (dev, ino) when expect is not
- * NULL.  Returns 0, or -1 with *errstr; on failure nothing is changed.
+ * takes newname (name + ".gz" when compressing a plain file): the act is
+ * fsio_commit's, checked to replace the file read (*expect) with no byte
+ * more than was read.  Returns 0, or -1 with *errstr and errno (ESTALE,
+ * EAGAIN: a later run may succeed); then nothing is changed.
  */
 int		 rewrite_file(int dfd, const char *name, const char *newname,
 		    const struct stat *expect, const struct rewrite_opts *,
@@ -538,32 +815,35 @@ int		 rewrite_file(int dfd, const char *name, const char *newname,
  * line_flush, every line is written out as soon as it is complete.
  */
 int		 rewrite_stream(int infd, int outfd, struct format *,
-		    const struct addr_prefix *, int line_flush,
-		    const char **errstr);
+		    int line_flush, struct line_stats *, const char **errstr);
 
-/* tail.c */
+/* tail.c: following a file as it grows */
 #define TAIL_HEAD	1024	/* bytes hashed to know a file again */
 
 /* How far a followed file was read, and what its lines hold. */
 struct tailpos {
 	uint64_t	 offset;	/* scanned through, a line boundary */
-	uint64_t	 scan_pos;	/* may be inside a long line */
+	uint64_t	 scan_pos;	/* bytes fed to the engine */
+	uint64_t	 base;		/* the offset the engine started at */
 	uint64_t	 size;		/* at the last read */
 	uint32_t	 head_hash;	/* crc32 of the first head_len bytes */
 	uint32_t	 head_len;
-	int		 long_line;	/* skipping the rest of a long line */
-	int		 pending_full;	/* full address before any time */
-	uint64_t	 lines;		/* lines read (metrics) */
+	struct line_engine *eng;	/* while followed */
+	void		*fstate;
+	struct line_stats ls;		/* what the engine learnt */
 	int64_t		 prev_time;	/* time of the last line read */
+	uint64_t	 lines;		/* lines read (metrics) */
+	int		 pending_full;	/* full address before any time */
 	struct file_facts ff;
 };
 
 void		 tail_facts_reset(struct tailpos *, int live);
+void		 tail_release(struct tailpos *);
 int		 tail_same_head(int fd, const struct tailpos *);
 int		 tail_read(int fd, struct tailpos *, const struct logset *,
-		    size_t budget, int *truncated);
-int		 tail_finish(int fd, struct tailpos *, const struct logset *);
-
+		    int64_t now, size_t budget, int *truncated);
+int		 tail_finish(int fd, struct tailpos *, const struct logset *,
+		    int64_t now);
 
 /* names.c: the rotated-name grammar (pure) */
 /*
@@ -655,6 +935,18 @@ int		 catalog_recover_pairs(struct catalog *);
 void		 catalog_release(struct catalog *);
 void		 mfile_free(struct mfile *);
 
+/* walk.c: the directories a pattern names, without following links */
+typedef void	(*walk_fn)(const char *path, void *arg);
+/*
+ * Call fn for every directory pattern (absolute, wildcards allowed in any
+ * component) names: never through a symbolic link, never into /proc,
+ * /sys, /dev or another pseudo file system by a wildcard, 4096
+ * directories at most.  *links: the symbolic links it met (and named in
+ * a message) instead of following.  Returns 0, or -1 with *why.
+ */
+int		 walk_dirs(const char *pattern, walk_fn fn, void *arg,
+		    size_t *links, const char **why);
+
 /* lifecycle.c: the decisions and acts that once and run share */
 struct lc_out {
 	int		 print;		/* once: stdout, "rotate A -> B" */
@@ -687,7 +979,7 @@ int		 lifecycle_delete(const struct mfile *, const struct stat *,
 		    const struct lc_out *);
 int		 lifecycle_rewrite_opts(const struct mfile *,
 		    const struct policy_plan *, const struct file_facts *,
-		    struct rewrite_opts *, char *buf, size_t bufsz,
+		    int64_t now, struct rewrite_opts *, char *buf, size_t bufsz,
 		    const char **newname);
 void		 lifecycle_said_rewrite(const struct mfile *, int actions,
 		    const char *newname, uint64_t masked, const struct lc_out *);
@@ -695,6 +987,7 @@ int		 lifecycle_writer(const struct mfile *, const struct stat *);
 int64_t		 lifecycle_seal_wait(const struct mfile *, const struct stat *,
 		    int64_t quiet_for, int *warned);
 void		 lifecycle_recreate_live(const struct mfile *seg);
+void		 lifecycle_said_lines(const char *path, const struct line_stats *);
 
 /* notify.c: sd_notify (NOTIFY_SOCKET; no-ops without it) */
 int		 notify_ready(void);
@@ -776,6 +1069,9 @@ enum metric_error {
 
 struct set_metrics {
 	uint64_t	 lines_read;
+	uint64_t	 not_understood;	/* of lines_read */
+	uint64_t	 time_refused;	/* dated in the future, or disorder */
+	uint64_t	 long_lines;
 	uint64_t	 addrs_masked;
 	uint64_t	 rotated;
 	uint64_t	 compressed;
@@ -817,8 +1113,13 @@ struct cmd_opts {
 	int		 v4_prefix;
 	int		 v6_prefix;
 	const char	*format;
+	const char	*log_format;
 	const char	*addresses;
 	const char	*regex;
+	const char	*time_key;
+	const char	*time_format;
+	const char	*timezone;
+	int		 mask_hostnames;
 	const char	*output;
 };
 

@@ -86,25 +86,25 @@ lifecycle_scan(const struct mfile *f, int64_t now, struct stat *st,
 	}
 	memset(&ro, 0, sizeof(ro));
 	ro.format = f->set->format;
-	ro.prefix = f->set->prefix;
 	ro.mask_before = TIME_NONE;
 	ro.start_time = TIME_NONE;
 	ro.audit_before = now - f->set->window;
+	ro.now = now;
 	rc = rewrite_scan(fd, &ro, rs, &why);
 	fsio_close(fd);
 	memset(ff, 0, sizeof(*ff));
 	ff->live = f->live;
 	ff->gzip = rs->gzip_in;
-	ff->first_time = rs->first_time;
-	ff->last_time = rs->last_time;
-	ff->oldest_full = rs->oldest_full;
+	ff->first_time = rs->l.first_time;
+	ff->last_time = rs->l.last_time;
+	ff->oldest_full = rs->l.oldest_full;
 	if (rc == -1) {
 		/* What could be read says its age; it is left as it is. */
 		ff->damaged = 1;
 		log_warnx("\"%s\": %s", log_esc(f->path), why);
 		rc = 1;
 	}
-	if (ff->first_time == TIME_NONE && rs->lines > 0)
+	if (ff->first_time == TIME_NONE && rs->l.lines > 0)
 		log_info("\"%s\": no line has a time; using its mtime",
 		    log_esc(f->path));
 	lifecycle_untimed(ff, st->st_mtime, 0);
@@ -180,14 +180,14 @@ lifecycle_delete(const struct mfile *f, const struct stat *st,
  */
 int
 lifecycle_rewrite_opts(const struct mfile *f, const struct policy_plan *pl,
-    const struct file_facts *ff, struct rewrite_opts *ro, char *buf,
-    size_t bufsz, const char **newname)
+    const struct file_facts *ff, int64_t now, struct rewrite_opts *ro,
+    char *buf, size_t bufsz, const char **newname)
 {
 	struct stat st;
 
 	memset(ro, 0, sizeof(*ro));
+	ro->now = now;
 	ro->format = f->set->format;
-	ro->prefix = f->set->prefix;
 	ro->mask_before = (pl->actions & ACT_MASK) ? pl->mask_before :
 	    TIME_NONE;
 	/* Lines before the first time take the first time. */
@@ -300,4 +300,16 @@ lifecycle_recreate_live(const struct mfile *seg)
 	}
 	log_info("created \"%s/%s\" again", log_esc(seg->dir->path),
 	    log_esc(live));
+}
+
+/* The one summary line of a file with lines not understood. */
+void
+lifecycle_said_lines(const char *path, const struct line_stats *ls)
+{
+	if (ls->bad == 0)
+		return;
+	log_warnx("\"%s\": %llu of %llu lines not understood (first at line "
+	    "%llu)%s", log_esc(path), (unsigned long long)ls->bad,
+	    (unsigned long long)ls->lines, (unsigned long long)ls->bad_first,
+	    ls->long_lines > 0 ? ", some longer than 1 MiB" : "");
 }

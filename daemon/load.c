@@ -26,7 +26,7 @@ load_config(const char *path, int plain)
 		return NULL;
 	}
 	memset(&msgs, 0, sizeof(msgs));
-	conf = config_parse(path, text, len, &msgs);
+	conf = config_parse(path, text, len, &msgs, tz_load);
 	for (i = 0; i < msgs.n; i++) {
 		if (plain)
 			fprintf(stderr, "%s\n", msgs.v[i]);

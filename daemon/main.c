@@ -21,6 +21,11 @@ enum {
 	OPT_ADDRESSES,
 	OPT_REGEX,
 	OPT_OUTPUT,
+	OPT_LOG_FORMAT,
+	OPT_TIME_KEY,
+	OPT_TIME_FORMAT,
+	OPT_TIMEZONE,
+	OPT_MASK_HOSTNAMES,
 };
 
 static const struct option longopts[] = {
@@ -36,6 +41,11 @@ static const struct option longopts[] = {
 	{ "addresses",	 required_argument, NULL, OPT_ADDRESSES },
 	{ "regex",	 required_argument, NULL, OPT_REGEX },
 	{ "output",	 required_argument, NULL, OPT_OUTPUT },
+	{ "log-format",	 required_argument, NULL, OPT_LOG_FORMAT },
+	{ "time-key",	 required_argument, NULL, OPT_TIME_KEY },
+	{ "time-format", required_argument, NULL, OPT_TIME_FORMAT },
+	{ "timezone",	 required_argument, NULL, OPT_TIMEZONE },
+	{ "mask-hostnames", no_argument,    NULL, OPT_MASK_HOSTNAMES },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -62,8 +72,10 @@ usage(int status)
 	    "  check               validate the config; errors as file:line\n"
 	    "  once [--dry-run]    do every action due now, then exit\n"
 	    "  audit               list full addresses past the window\n"
-	    "  mask [--format F] [--ipv4-prefix N] [--ipv6-prefix N]\n"
-	    "       [--addresses LIST] [--regex RE] [--output FILE]\n"
+	    "  mask [--format F | --log-format STR] [--addresses LIST]\n"
+	    "       [--regex RE] [--time-key K] [--time-format F]\n"
+	    "       [--timezone Z] [--ipv4-prefix N] [--ipv6-prefix N]\n"
+	    "       [--mask-hostnames] [--output FILE]\n"
 	    "                      mask stdin to stdout (or append to FILE)\n"
 	    "TIME: ISO 8601 (2026-11-29T12:00:00Z), epoch seconds, or\n"
 	    "+DURATION / -DURATION from the real clock (+8d)\n"
@@ -120,6 +132,11 @@ parse_opt(int ch, struct cmd_opts *o)
 	case OPT_ADDRESSES: o->addresses = optarg; return CMD_MASK_OPTS;
 	case OPT_REGEX: o->regex = optarg; return CMD_MASK_OPTS;
 	case OPT_OUTPUT: o->output = optarg; return CMD_MASK_OPTS;
+	case OPT_LOG_FORMAT: o->log_format = optarg; return CMD_MASK_OPTS;
+	case OPT_TIME_KEY: o->time_key = optarg; return CMD_MASK_OPTS;
+	case OPT_TIME_FORMAT: o->time_format = optarg; return CMD_MASK_OPTS;
+	case OPT_TIMEZONE: o->timezone = optarg; return CMD_MASK_OPTS;
+	case OPT_MASK_HOSTNAMES: o->mask_hostnames = 1; return CMD_MASK_OPTS;
 	default: return -1;
 	}
 }

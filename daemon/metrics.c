@@ -91,6 +91,17 @@ static const struct {
 	{ "lethe_lines_read_total", "counter",
 	    "Lines read from live files and segments.",
 	    offsetof(struct set_metrics, lines_read) },
+	{ "lethe_lines_not_understood_total", "counter",
+	    "Lines read that the set's format does not describe: passed "
+	    "through, their addresses found by the free scan.",
+	    offsetof(struct set_metrics, not_understood) },
+	{ "lethe_lines_time_refused_total", "counter",
+	    "Lines read whose time was not believed (more than a day ahead "
+	    "of the clock, or a day before the line before).",
+	    offsetof(struct set_metrics, time_refused) },
+	{ "lethe_lines_long_total", "counter",
+	    "Lines read longer than 1 MiB (streamed, masked by free scan).",
+	    offsetof(struct set_metrics, long_lines) },
 	{ "lethe_addresses_masked_total", "counter",
 	    "Full addresses truncated.",
 	    offsetof(struct set_metrics, addrs_masked) },

@@ -26,18 +26,30 @@ PORT_RE = re.compile(r"[0-9]{1,5}")
 EDIT_CHARS = "0123456789abcdefABCDEFg:.%[]-_/x "
 
 
+def norm_v4(text):
+    """A dotted quad with leading zeros read as decimal (as lethe masks
+    192.000.002.054: the host bits go either way), else None."""
+    m = re.fullmatch(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})",
+                     text)
+    if not m or any(int(x) > 255 for x in m.groups()):
+        return None
+    return ".".join(str(int(x)) for x in m.groups())
+
+
 def ref_v4(text):
-    if not re.fullmatch(r"[0-9.]+", text):
+    if not re.fullmatch(r"[0-9.]+", text) or norm_v4(text) is None:
         return None
-    try:
-        return ipaddress.IPv4Address(text)
-    except ValueError:
-        return None
+    return ipaddress.IPv4Address(norm_v4(text))
 
 
 def ref_v6(text):
     if not re.fullmatch(r"[0-9A-Fa-f:.]+", text):
         return None
+    if "." in text:
+        head, _, quad = text.rpartition(":")
+        if norm_v4(quad) is None:
+            return None
+        text = head + ":" + norm_v4(quad)
     try:
         return ipaddress.IPv6Address(text)
     except ValueError:

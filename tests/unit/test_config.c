@@ -21,6 +21,8 @@
 /* A set with every required key (lines 1-4); a test's line is line 5. */
 #define SET	"[s]\nlogs = /l/a.log\nformat = combined\n" \
 		"reopen = signal HUP /run/x.pid\n"
+/* A set for log_format (lines 1-3). */
+#define LF3	"[s]\nlogs = /l/a.log\nrotate = off\n"
 /* The same without reopen (lines 1-3). */
 #define SET3	"[s]\nlogs = /l/a.log\nformat = combined\n"
 
@@ -33,7 +35,7 @@ static struct config *
 parse(const char *text, struct config_msgs *m)
 {
 	memset(m, 0, sizeof(*m));
-	return config_parse("t.conf", text, strlen(text), m);
+	return config_parse("t.conf", text, strlen(text), m, NULL);
 }
 
 static void
@@ -96,7 +98,6 @@ t_defaults(void)
 	struct config_msgs m;
 	struct config *c;
 	struct logset *ls;
-	const char *def;
 
 	c = parse(SET, &m);
 	T_EQ_INT(m.n, 0);
@@ -112,14 +113,11 @@ t_defaults(void)
 	T_EQ_INT(ls->line, 1);
 	T_EQ_INT(ls->nglobs, 1);
 	T_EQ_STR(ls->globs[0], "/l/a.log");
-	T_EQ_INT(ls->format_kind, FORMAT_COMBINED);
+	T_EQ_STR(ls->spec.kind, "combined");
 	T_ASSERT(ls->format != NULL);
-	T_ASSERT(ls->regex == NULL);
-	def = format_default_fields(FORMAT_COMBINED);
-	T_ASSERT(def != NULL && ls->nfields >= 1);
-	if (def != NULL && ls->nfields >= 1)
-		T_ASSERT(strncmp(def, ls->fields[0], strlen(ls->fields[0]))
-		    == 0);
+	T_ASSERT(ls->spec.regex == NULL);
+	T_ASSERT(ls->format != NULL && ls->format->nnames == 1 &&
+	    strcmp(ls->format->names[0], "remote_addr") == 0);
 	T_EQ_INT(ls->window, 7 * DAY);
 	T_EQ_INT(ls->prefix.v4, 16);
 	T_EQ_INT(ls->prefix.v6, 32);
@@ -180,11 +178,11 @@ t_every_key(void)
 	T_EQ_STR(ls->globs[0], "/a/*.log");
 	T_EQ_STR(ls->globs[1], "/b/x.log");
 	T_EQ_STR(ls->globs[2], "/c/y.log");
-	T_EQ_INT(ls->format_kind, FORMAT_JSON);
-	T_EQ_INT(ls->nfields, 3);
-	T_EQ_STR(ls->fields[0], "remote_addr");
-	T_EQ_STR(ls->fields[1], "request.ip");
-	T_EQ_STR(ls->fields[2], "x_forwarded");
+	T_EQ_STR(ls->spec.kind, "json");
+	T_EQ_INT(ls->spec.nfields, 3);
+	T_EQ_STR(ls->spec.fields[0], "remote_addr");
+	T_EQ_STR(ls->spec.fields[1], "request.ip");
+	T_EQ_STR(ls->spec.fields[2], "x_forwarded");
 	T_EQ_INT(ls->window, 2 * DAY + 12 * HOUR);
 	T_EQ_INT(ls->prefix.v4, 0);
 	T_EQ_INT(ls->prefix.v6, 0);
@@ -429,7 +427,7 @@ t_bad_values(void)
 		{ "[s]\nlogs = /a.log\nformat = apache\nrotate = off\n", {
 		    "t.conf:3: bad format \"apache\": expected one of combined,"
 		    " common, main, vhost_combined, nginx_error, apache_error,"
-		    " json, regex", NULL } },
+		    " json, regex or w3c", NULL } },
 		{ SET "addresses = , ,\n", {
 		    "t.conf:5: bad addresses \", ,\": expected field names "
 		    "separated by commas or spaces", NULL } },
@@ -558,7 +556,7 @@ t_errors(void)
 		{ "[global]\n[s]\nformat = combined\nrotate = off\n", {
 		    "t.conf:2: missing required key \"logs\" in [s]", NULL } },
 		{ "\n[s]\nlogs = /a\nrotate = off\n", {
-		    "t.conf:2: missing required key \"format\" in [s]",
+		    "t.conf:2: missing required key \"format\" (or \"log_format\") in [s]",
 		    NULL } },
 		{ "[s]\nlogs = /a\nformat = regex\naddresses = addr\n"
 		    "rotate = off\n", {
@@ -569,8 +567,8 @@ t_errors(void)
 		    "(format = json has no default)", NULL } },
 		{ "[s]\nlogs = /a\nformat = regex\nrotate = off\n"
 		    "regex = ^(?<addr>\\S+)\n", {
-		    "t.conf:1: missing required key \"addresses\" in [s] "
-		    "(format = regex has no default)", NULL } },
+		    "t.conf:5: bad regex: regex has no named group time",
+		    NULL } },
 		{ SET "regex = ^(?<addr>\\S+)\n", {
 		    "t.conf:5: regex is used only with format = regex, not "
 		    "combined", NULL } },
@@ -634,7 +632,7 @@ t_nul_byte(void)
 	struct config *c;
 
 	memset(&m, 0, sizeof(m));
-	c = config_parse("t.conf", text, sizeof(text) - 1, &m);
+	c = config_parse("t.conf", text, sizeof(text) - 1, &m, NULL);
 	T_ASSERT(c == NULL);
 	T_EQ_INT(m.n, 1);
 	if (m.n == 1)
@@ -746,7 +744,7 @@ t_many_errors(void)
 	    "from 0 to 32",
 	    "t.conf:12: duplicate key \"window\" in [web] (first on line 8)",
 	    "t.conf:13: duplicate section [web] (first on line 5)",
-	    "t.conf:14: missing required key \"format\" in [api]",
+	    "t.conf:14: missing required key \"format\" (or \"log_format\") in [api]",
 	    "t.conf:15: logs \"/var/log/*.log\" in [api] overlaps "
 	    "\"/var/log/a.log\" in [web] (line 6)",
 	    "t.conf:16: rotate = daily needs reopen, or set rotate = off",
@@ -760,10 +758,10 @@ t_many_errors(void)
 
 	/* Messages are appended to what msgs already holds. */
 	memset(&m, 0, sizeof(m));
-	c = config_parse("a.conf", text, sizeof(text) - 1, &m);
+	c = config_parse("a.conf", text, sizeof(text) - 1, &m, NULL);
 	T_ASSERT(c == NULL);
 	c = config_parse("b.conf", SET "ipv4_prefix = 28\n",
-	    strlen(SET "ipv4_prefix = 28\n"), &m);
+	    strlen(SET "ipv4_prefix = 28\n"), &m, NULL);
 	T_ASSERT(c != NULL);
 	config_free(c);
 	T_EQ_INT(m.n, n + 1);
@@ -812,8 +810,8 @@ t_syntax(void)
 	config_msgs_release(&m);
 
 	/* NULL msgs and empty text are fine; config_free(NULL) too. */
-	T_ASSERT(config_parse("t.conf", NULL, 0, NULL) == NULL);
-	T_ASSERT(config_parse("t.conf", "[", 1, NULL) == NULL);
+	T_ASSERT(config_parse("t.conf", NULL, 0, NULL, NULL) == NULL);
+	T_ASSERT(config_parse("t.conf", "[", 1, NULL, NULL) == NULL);
 	config_free(NULL);
 	config_msgs_release(NULL);
 }
@@ -821,29 +819,34 @@ t_syntax(void)
 static void
 t_formats(void)
 {
+	static const char *const names[] = {
+		"combined", "common", "main", "vhost_combined", "nginx_error",
+		"apache_error", "json", "regex", "w3c",
+	};
 	struct config_msgs m;
 	struct config *c;
-	enum format_kind k;
 	char text[512];
-	const char *def;
+	size_t k;
+	int json, regex;
 
-	for (k = FORMAT_COMBINED; k <= FORMAT_REGEX; k++) {
-		def = format_default_fields(k);
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		json = strcmp(names[k], "json") == 0;
+		regex = strcmp(names[k], "regex") == 0;
 		(void)snprintf(text, sizeof(text), "[s]\nlogs = /l/a\n"
-		    "rotate = off\nformat = %s\n%s%s%s", format_kind_name(k),
-		    def == NULL ? "addresses = addr\n" : "",
-		    k == FORMAT_REGEX ? "regex = ^(?<addr>\\S+) \\S+ \\S+ "
-		    "\\[(?<time>[^\\]]+)\\]" : "",
-		    k == FORMAT_REGEX ? "\n" : "");
+		    "rotate = off\nformat = %s\n%s%s%s", names[k],
+		    json ? "addresses = addr\n" : "",
+		    regex ? "regex = ^(?<addr>\\S+) \\S+ \\S+ "
+		    "\\[(?<time>[^\\]]+)\\]" : "", regex ? "\n" : "");
 		c = parse(text, &m);
 		dump(&m);
 		T_ASSERT(c != NULL);
 		if (c != NULL) {
-			T_EQ_INT(c->sets[0].format_kind, k);
+			T_EQ_STR(c->sets[0].spec.kind, names[k]);
 			T_ASSERT(c->sets[0].format != NULL);
-			T_ASSERT(c->sets[0].nfields >= 1);
-			if (k == FORMAT_REGEX)
-				T_ASSERT(c->sets[0].regex != NULL);
+			T_ASSERT(c->sets[0].format != NULL &&
+			    c->sets[0].format->nnames >= 1);
+			if (regex)
+				T_ASSERT(c->sets[0].spec.regex != NULL);
 		}
 		config_free(c);
 		config_msgs_release(&m);
@@ -855,9 +858,52 @@ t_formats(void)
 	T_ASSERT(c == NULL);
 	T_EQ_INT(m.n, 1);
 	if (m.n == 1)
-		T_ASSERT(strncmp(m.v[0], "t.conf:6: bad regex: ", 21) == 0 &&
-		    strlen(m.v[0]) > 21);
+		T_ASSERT(strncmp(m.v[0], "t.conf:6:21: regex: ", 20) == 0 &&
+		    strstr(m.v[0], "at offset 12") != NULL);
 	config_msgs_release(&m);
+}
+
+/*
+ * log_format: what check says, at the line and column of the file, also
+ * when the directive is pasted over several lines with its quotes.
+ */
+static void
+t_log_format(void)
+{
+	static const struct msg_case lf[] = {
+		{ LF3 "log_format = $remote_adr - [$time_local] \"$request\"\n",
+		  { "t.conf:4:14: warning: $remote_adr is not a variable lethe "
+		    "knows (a map or set variable? a typo?): read as client "
+		    "text, never as an address or a time",
+		    "t.conf:4: warning: log_format has no address field "
+		    "($remote_addr, %h, %a, ...): the lines it describes keep "
+		    "whatever address they hold", NULL } },
+		{ LF3 "log_format = log_format x escape=json '$remote_addr "
+		  "$a'\n   '[$time_local] $b $binary_remote_addr';\n",
+		  { "t.conf:5:22: log_format: $binary_remote_addr is the "
+		    "address in binary: lethe cannot mask it; log $remote_addr "
+		    "instead", NULL } },
+		{ LF3 "log_format = log_format x '$remote_addr $loggable'\n"
+		  "     '[$time_local] $foo $bar';\n",
+		  { "t.conf:4:41: warning: $loggable is not a variable lethe "
+		    "knows (a map or set variable? a typo?): read as client "
+		    "text, never as an address or a time",
+		    "t.conf:4: warning: log_format has 3 variables lethe does "
+		    "not know; the first is named above", NULL } },
+		{ LF3 "log_format = LogFormat \"%h %l %u %t \\\"%r\\\" %Q\" x\n",
+		  { "t.conf:4:44: log_format: unknown directive %Q (see "
+		    "Apache's mod_log_config)", NULL } },
+		{ LF3 "log_format = $remote_addr [$time_local] "
+		  "$proxy_protocol_addr $http_x_y $upstream_addr\n", { NULL } },
+	};
+	struct config *c;
+
+	run_msg_cases(lf, sizeof(lf) / sizeof(lf[0]));
+	/* $proxy_protocol_addr is an address */
+	c = expect(LF3 "log_format = $remote_addr [$time_local] "
+	    "$proxy_protocol_addr\n", NULL, 0);
+	T_ASSERT(c != NULL && c->sets[0].format->nnames == 2);
+	config_free(c);
 }
 
 static void
@@ -881,7 +927,7 @@ t_reference_conf(void)
 	T_ASSERT(buf != NULL && fread(buf, 1, (size_t)n, f) == (size_t)n);
 	fclose(f);
 	memset(&m, 0, sizeof(m));
-	c = config_parse("conf/lethe.conf", buf, (size_t)n, &m);
+	c = config_parse("conf/lethe.conf", buf, (size_t)n, &m, NULL);
 	dump(&m);
 	T_ASSERT(c != NULL);
 	T_EQ_INT(m.n, 0);
@@ -889,7 +935,7 @@ t_reference_conf(void)
 		T_EQ_INT(c->nsets, 1);
 		T_EQ_STR(c->sets[0].name, "nginx");
 		T_EQ_STR(c->sets[0].globs[0], "/var/log/nginx/*access.log");
-		T_EQ_INT(c->sets[0].format_kind, FORMAT_COMBINED);
+		T_EQ_STR(c->sets[0].spec.kind, "combined");
 		T_EQ_INT(c->sets[0].reopen, REOPEN_SIGNAL);
 		T_EQ_INT(c->sets[0].reopen_signal, SIGUSR1);
 		T_EQ_STR(c->sets[0].reopen_pidfile, "/run/nginx.pid");
@@ -917,6 +963,7 @@ static const struct t_case cases[] = {
 	{ "many_errors", t_many_errors },
 	{ "syntax", t_syntax },
 	{ "formats", t_formats },
+	{ "log_format", t_log_format },
 	{ "reference_conf", t_reference_conf },
 	{ NULL, NULL },
 };

@@ -1,0 +1,179 @@
+/*
+ * Sinks: where the engine's output goes.  Writes are gathered in a
+ * buffer and handed on in big writes, plain or through deflate (gzip,
+ * level 6, the header comment "lethe" that marks files lethe wrote); a
+ * sink for a pipe (lethe mask as Apache's piped log) writes each line
+ * out as soon as it is complete.
+ */
+#define ZLIB_CONST
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "lethe.h"
+
+#define OUT_BUF_SIZE	(256 * 1024)	/* output before the file */
+#define ZOUT_BUF_SIZE	(256 * 1024)	/* deflated output */
+#define GZIP_LEVEL	6
+#define GZIP_OS_UNIX	3
+
+struct sink {
+	int		 fd;
+	int		 gzip;
+	int		 line_flush;
+	char		*out;
+	size_t		 olen;
+	z_stream	 z;
+	int		 z_live;
+	gz_header	 gzh;
+	unsigned char	*zout;
+	const char	*err;
+	char		 errbuf[160];
+};
+
+/* The gzip header comment that marks files lethe wrote. */
+static char gzip_comment[] = "lethe";
+
+static const char *
+syserr(struct sink *k, const char *what)
+{
+	int saved = errno;
+
+	(void)snprintf(k->errbuf, sizeof(k->errbuf), "%s: %s", what,
+	    strerror(saved));
+	errno = saved;
+	return k->errbuf;
+}
+
+struct sink *
+sink_fd_new(int fd, int gzip, int line_flush)
+{
+	struct sink *k = xcalloc(1, sizeof(*k));
+
+	k->fd = fd;
+	k->line_flush = line_flush;
+	k->out = xmalloc(OUT_BUF_SIZE);
+	if (!gzip)
+		return k;
+	if (deflateInit2(&k->z, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		fatalx("deflate: cannot initialise");
+	k->z_live = 1;
+	k->gzh.comment = (Bytef *)gzip_comment;
+	k->gzh.time = 0;
+	k->gzh.os = GZIP_OS_UNIX;
+	if (deflateSetHeader(&k->z, &k->gzh) != Z_OK)
+		fatalx("deflate: cannot set the header");
+	k->zout = xmalloc(ZOUT_BUF_SIZE);
+	k->gzip = 1;
+	return k;
+}
+
+void
+sink_free(struct sink *k)
+{
+	int saved = errno;
+
+	if (k == NULL)
+		return;
+	if (k->z_live)
+		(void)deflateEnd(&k->z);
+	free(k->out);
+	free(k->zout);
+	free(k);
+	errno = saved;
+}
+
+const char *
+sink_error(const struct sink *k)
+{
+	return k->err != NULL ? k->err : "write failed";
+}
+
+/* Run deflate over what z holds with flush, writing what comes out. */
+static int
+deflate_out(struct sink *k, int flush)
+{
+	size_t have;
+	int r;
+
+	do {
+		k->z.next_out = k->zout;
+		k->z.avail_out = ZOUT_BUF_SIZE;
+		r = deflate(&k->z, flush);
+		if (r == Z_STREAM_ERROR) {
+			k->err = "deflate failed";
+			errno = EINVAL;
+			return -1;
+		}
+		have = ZOUT_BUF_SIZE - k->z.avail_out;
+		if (have > 0 && fsio_write_all(k->fd, k->zout, have) == -1) {
+			k->err = syserr(k, "write");
+			return -1;
+		}
+	} while (k->z.avail_out == 0 || (flush == Z_FINISH && r != Z_STREAM_END));
+	return 0;
+}
+
+/* Hand p[0..n) on: the file, or deflate. */
+static int
+pass(struct sink *k, const char *p, size_t n)
+{
+	if (!k->gzip) {
+		if (fsio_write_all(k->fd, p, n) == -1) {
+			k->err = syserr(k, "write");
+			return -1;
+		}
+		return 0;
+	}
+	k->z.next_in = (const Bytef *)p;
+	k->z.avail_in = (uInt)n;
+	return deflate_out(k, Z_NO_FLUSH);
+}
+
+static int
+flush_buf(struct sink *k)
+{
+	size_t n = k->olen;
+
+	k->olen = 0;
+	return n == 0 ? 0 : pass(k, k->out, n);
+}
+
+int
+sink_write(struct sink *k, const char *p, size_t n)
+{
+	if (n <= OUT_BUF_SIZE - k->olen) {
+		memcpy(k->out + k->olen, p, n);
+		k->olen += n;
+		return 0;
+	}
+	if (flush_buf(k) == -1)
+		return -1;
+	if (n >= OUT_BUF_SIZE)
+		return pass(k, p, n);
+	memcpy(k->out, p, n);
+	k->olen = n;
+	return 0;
+}
+
+int
+sink_line_end(struct sink *k)
+{
+	return k->line_flush ? flush_buf(k) : 0;
+}
+
+int
+sink_finish(struct sink *k)
+{
+	if (flush_buf(k) == -1)
+		return -1;
+	if (!k->gzip)
+		return 0;
+	k->z.next_in = NULL;
+	k->z.avail_in = 0;
+	return deflate_out(k, Z_FINISH);
+}
