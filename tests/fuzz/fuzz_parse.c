@@ -1,75 +1,71 @@
 /*
- * Fuzz format_scan: the first byte picks the format (its enum value, mod
- * 8), the rest is one line.  Every span must lie inside the line, be
- * non-empty, and come after the one before it.
+ * Fuzz format_scan over every format (formats.h): the first byte picks
+ * the format, the rest is one line.  Every span lies inside the line, is
+ * not empty, comes after the one before, names a field the format has
+ * (or the free scan), and its masked form lies inside the scan's text;
+ * the free scan obeys the same rules; the time parser takes the bytes.
  */
-#include <assert.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "lethe.h"
+#include "formats.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#define NFORMATS	8
-
-static const char fuzz_regex[] =
-    "^(?<addr>\\S+) \\S+ \\S+ \\[(?<time>[^]]*)\\]"
-    "(?:.*? for=(?<addr_for>[^ ;,]+))?"
-    "(?:.*\"(?<addr_xff>[^\"]*)\"$)?";
-
-static struct format *
-fuzz_format(int kind)
+static void
+fail(int line, const char *what)
 {
-	static struct format *formats[NFORMATS];
-	static char f1[] = "remote_ip", f2[] = "request.remote_ip";
-	static char f3[] = "xff", f4[] = "addr";
-	static char *json_fields[] = { f1, f2, f3 };
-	static char *regex_fields[] = { f4 };
-	const char *err;
+	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, line, what);
+	abort();
+}
 
-	if (formats[kind] != NULL)
-		return formats[kind];
-	if (kind == FORMAT_JSON)
-		formats[kind] = format_new(kind, NULL, json_fields, 3, &err);
-	else if (kind == FORMAT_REGEX)
-		formats[kind] = format_new(kind, fuzz_regex, regex_fields, 1,
-		    &err);
-	else
-		formats[kind] = format_new(kind, NULL, NULL, 0, &err);
-	assert(formats[kind] != NULL);
-	return formats[kind];
+#define check(c)	((c) ? (void)0 : fail(__LINE__, #c))
+
+static void
+check_spans(const struct format *f, const struct spans *sp, size_t len)
+{
+	size_t i, end = 0;
+
+	for (i = 0; i < sp->n; i++) {
+		check(sp->v[i].len > 0);
+		check((size_t)sp->v[i].off + sp->v[i].len <= len);
+		check(i == 0 || sp->v[i].off >= end);
+		check(sp->v[i].field == FIELD_FREE ||
+		    sp->v[i].field < f->nnames);
+		check((size_t)sp->v[i].moff + sp->v[i].mlen <= sp->tlen);
+		check(sp->v[i].mlen <= ADDR_OUT_MAX);
+		end = (size_t)sp->v[i].off + sp->v[i].len;
+	}
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct spans sp;
+	static struct scan sc;
+	static struct spans fs;
 	struct format *f;
-	const char *line;
-	size_t i, len, end = 0;
+	void *state;
+	size_t len;
 	int64_t t;
 	char *copy;
 
 	if (size == 0)
 		return 0;
-	f = fuzz_format(data[0] % NFORMATS);
+	f = fz_format(data[0] % fz_nformats());
 	len = size - 1;
 	/* an exact-size copy, so ASan sees any read past the line */
 	copy = malloc(len ? len : 1);
-	assert(copy != NULL);
+	check(copy != NULL);
 	memcpy(copy, data + 1, len);
-	line = copy;
-	format_scan(f, line, len, &sp, &t);
-	for (i = 0; i < sp.n; i++) {
-		assert(sp.v[i].len > 0);
-		assert((size_t)sp.v[i].off + sp.v[i].len <= len);
-		assert(i == 0 || sp.v[i].off >= end);
-		end = (size_t)sp.v[i].off + sp.v[i].len;
-	}
-	/* the time parser alone, on the same bytes */
-	(void)format_parse_time(line, len, &t);
+	state = format_state_new(f);
+	format_scan(f, state, copy, len, 1795924800, &sc);
+	check_spans(f, &sc.spans, len);
+	check(sc.bad >= SCAN_OK && sc.bad <= SCAN_LONG);
+	check(sc.bad == SCAN_NOMATCH || sc.time == TIME_NONE ||
+	    sc.bad != SCAN_NOTIME);
+	check(sc.fields >> f->nnames == 0);
+	spans_reset(&fs);
+	(void)field_free(&f->fo, copy, 0, len, &fs);
+	check_spans(f, &fs, len);
+	(void)format_parse_time(copy, len, &t);
+	format_state_free(f, state);
 	free(copy);
 	return 0;
 }
