@@ -32,9 +32,18 @@ def clf(t):
     return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(t))
 
 
-def write_segment(path, start, n, gz):
+JUNK = 7        # lines no format describes, in access.log.3.gz
+AHEAD = 2       # lines dated 30 days ahead, in access.log.2.gz
+
+
+def write_segment(path, start, n, gz, junk=0, ahead=0):
     text = "".join(LINE % (i % 250, 1 + i % 200, clf(start + i * 60), i)
-                   for i in range(n)).encode()
+                   for i in range(n))
+    text += "".join("garbage %d from 198.51.100.%d, no format\n" % (i, i + 1)
+                    for i in range(junk))
+    text += "".join(LINE % (9, 9, clf(start + 30 * DAY), 900 + i)
+                    for i in range(ahead))
+    text = text.encode()
     with (gzip.open(path, "wb") if gz else open(path, "wb")) as f:
         f.write(text)
     os.utime(path, (start + n * 60, start + n * 60))
@@ -94,9 +103,9 @@ def main():
         write_segment(os.path.join(logs, "access.log.4.gz"),
                       now - 40 * DAY, 30, True)     # past retain
         write_segment(os.path.join(logs, "access.log.3.gz"),
-                      now - 10 * DAY, 30, True)     # past the window
+                      now - 10 * DAY, 30, True, junk=JUNK)
         write_segment(os.path.join(logs, "access.log.2.gz"),
-                      now - 9 * DAY, 30, True)      # past the window
+                      now - 9 * DAY, 30, True, ahead=AHEAD)
         write_segment(os.path.join(logs, "access.log.1"),
                       now - 2 * DAY, 30, False)     # to compress
         conf = os.path.join(root, "lethe.conf")
@@ -155,6 +164,16 @@ def main():
                 % (s.get("lethe_addresses_masked_total" + lab), masked))
         c.check(s.get("lethe_lines_read_total" + lab, 0) > 0,
                 "no lines read counted")
+        # each pass over a file counts what it read (scan, then rewrite)
+        for name, n in (("lethe_lines_not_understood_total", JUNK),
+                        ("lethe_lines_time_refused_total", AHEAD)):
+            v = s.get(name + lab)
+            c.check(v is not None and v >= n and v % n == 0,
+                    "%s = %s, want a multiple of the %d in the segments"
+                    % (name, v, n))
+        c.check(s.get("lethe_lines_long_total" + lab) == 0,
+                "lethe_lines_long_total = %s, no line is that long"
+                % s.get("lethe_lines_long_total" + lab))
         age = s.get("lethe_oldest_full_address_age_seconds" + lab)
         win = s.get("lethe_window_seconds" + lab)
         c.check(win == 7 * DAY, "window gauge %s" % win)
