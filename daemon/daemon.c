@@ -400,7 +400,9 @@ carry_files(struct daemon *d, struct config *nc)
 			log_info("\"%s\": the way its lines are read changed: "
 			    "reading it again", log_esc(f->path));
 			follow_forget(f);
-		}
+		} else if (f->tp.eng != NULL)
+			/* The old config and its format go at the end. */
+			line_set_format(f->tp.eng, f->set->format);
 	}
 }
 

@@ -297,9 +297,14 @@ match_old(const struct oldref *idx, size_t n, const struct mfile *nf)
 		if (of->fd != -1 && fsio_fstat(of->fd, &st) == 0 &&
 		    st.st_ino == nf->st.st_ino && st.st_dev == nf->st.st_dev)
 			return of;
-		if (of->fd == -1 && (of->job != 0 ||
-		    (of->st.st_size == nf->st.st_size &&
-		    of->st.st_mtime == nf->st.st_mtime)))
+		/*
+		 * Not held open: the inode may be another's by now, even
+		 * with a job running (it may have unlinked the file, and
+		 * a writer's new live file taken its inode number).
+		 */
+		if (of->fd == -1 && of->st.st_size == nf->st.st_size &&
+		    of->st.st_mtime == nf->st.st_mtime &&
+		    (of->job == 0 || !nf->live || of->state == MF_LIVE))
 			return of;
 	}
 	return NULL;

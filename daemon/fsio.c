@@ -348,6 +348,10 @@ fsio_opendirat(int dfd, const char *name, const char **why)
 
 	fd = sys_openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC, 0);
+	/* A directory we may pass through but not list (mode 0711). */
+	if (fd == -1 && errno == EACCES)
+		fd = sys_openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC, 0);
 	if (fd == -1) {
 		/* Linux: ENOTDIR, not ELOOP, for a link with O_DIRECTORY. */
 		if (errno == ENOTDIR && sys_fstatat(dfd, name, &st) == 0 &&

@@ -763,6 +763,8 @@ uint64_t	 line_boundary(const struct line_engine *);
 void		 line_set_prev(struct line_engine *, int64_t);
 /* Where the stats go (their owner moved). */
 void		 line_set_stats(struct line_engine *, struct line_stats *);
+/* The format, an equal one from a new config (a reload). */
+void		 line_set_format(struct line_engine *, struct format *);
 /* The current time, for a long-lived engine (the daemon's tail). */
 void		 line_set_now(struct line_engine *, int64_t);
 const char	*line_error(const struct line_engine *);

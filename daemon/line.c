@@ -102,6 +102,12 @@ line_set_stats(struct line_engine *e, struct line_stats *st)
 }
 
 void
+line_set_format(struct line_engine *e, struct format *f)
+{
+	e->o.format = f;
+}
+
+void
 line_set_now(struct line_engine *e, int64_t now)
 {
 	e->o.now = now;

@@ -466,12 +466,14 @@ def scan_address_tokens(s):
             continue
         cands.append((m.start(), m.end(), tok))
     for m in V6_RUN.finditer(s):
-        tok = m.group(0).rstrip(":.")
+        raw = m.group(0).rstrip(".")
+        tok = raw.rstrip(":")
         st = m.start()
         while tok.startswith(":") and not tok.startswith("::"):
-            tok = tok[1:]
+            tok, raw = tok[1:], raw[1:]
             st += 1
-        for cand in (tok, re.sub(r":\d+$", "", tok)):
+        # "2001:db8::," ends in "::", which belongs to the address
+        for cand in (raw, tok, re.sub(r":\d+$", "", tok)):
             c = cand.split("%")[0]
             try:
                 ipaddress.IPv6Address(c)

@@ -316,7 +316,7 @@ class Line:
     time (after time-less lines inherit the previous one's), whether it
     had a time of its own, and the number of full addresses in it."""
     __slots__ = ("orig", "masked", "time", "own_time", "nfull", "full",
-                 "kind")
+                 "kind", "field_full")
 
     def __init__(self, orig, masked, t, own_time, full, kind):
         self.orig = orig
@@ -326,6 +326,7 @@ class Line:
         self.full = full        # list of the full address texts
         self.nfull = len(full)
         self.kind = kind
+        self.field_full = full  # ... of them in the format's address fields
 
 
 def mask_field(tok, v4p, v6p):
@@ -345,6 +346,29 @@ def mask_xff(xff, v4p, v6p):
         out.append(m)
         full += f
     return ", ".join(out), full
+
+
+def free_scan(line, v4p=16, v6p=32):
+    """Independent free scan of a line lethe cannot understand (bytes):
+    (masked bytes, [full address texts]).  Every address-like token the
+    boundary rule admits (corpuslib's reference scan, python's ipaddress)
+    is masked; the rest stays as written."""
+    import corpuslib            # it imports this module: not at the top
+    s = line.decode("latin-1")
+    out, full, pos = [], [], 0
+    for st, en, tok in corpuslib.scan_address_tokens(s):
+        if st < pos:
+            continue            # inside a token already taken (::ffff:v4)
+        r = mask_token(tok, v4p, v6p)
+        if r is None:
+            continue
+        out.append(s[pos:st])
+        out.append(r[0])
+        if r[1]:
+            full.append(tok)
+        pos = en
+    out.append(s[pos:])
+    return "".join(out).encode("latin-1"), full
 
 
 def make_line(fmt, ra, tstr, request, ua, xff="-", referer="-", status=200,
@@ -456,7 +480,13 @@ def gen_lines(rng, fmt, t0, t1, n, tzmin=0, weird=True, masked_only=False,
                                size=rng.randrange(0, 100000), v4p=v4p,
                                v6p=v6p)
         lt = t if own else prev
+        ffull = full
+        if kind == "no-time":
+            # Not understood (no time): the free scan masks every
+            # address-like token, in the referer and the request too.
+            m, full = free_scan(o, v4p, v6p)
         out.append(Line(o, m, lt, own, full, kind))
+        out[-1].field_full = ffull
         prev = lt
     return out
 
@@ -750,6 +780,61 @@ def scan_full_past(data, cut, v4p=16, v6p=32, fmt="main"):
             if first is None:
                 first = i + 1
     return n, first
+
+
+LINE_HEAD = 1 << 20        # lethe reads longer lines as not understood
+# the layout of a CLF line whose time has the form of one but is no time
+# ("99/Foo/2026:99:99:99 +0000"); other broken times are no match at all
+CLF_SHAPE = re.compile(rb'^\S+ \S+ \S+ \[\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:'
+                       rb'\d\d [+-]\d{4}\] "')
+
+
+def audit_expect(data, cut, v4p=16, v6p=32, fmt="main"):
+    """What lethe audit must say of content data, as the lines of its
+    report without the "PATH: " before them: full addresses in the address
+    fields of the lines it understands past cut, the lines it does not
+    understand (no time of the format's) past cut, and the address-like
+    tokens of those (free_scan), at any time.  A line without a time takes
+    the line before's; an empty line is understood."""
+    lines, _ = split_lines(data)
+    prev = None
+    nf = nb = ns = 0
+    ff = fb = fs = None
+    for i, l in enumerate(lines):
+        tt = parse_clf_time(l)
+        long = len(l) >= LINE_HEAD
+        nu = (tt is None and l not in (b"", b"\r")) or long
+        # a line whose layout is the format's but for its time: lethe
+        # knows its address fields (their addresses count as such)
+        shaped = not long and CLF_SHAPE.match(l) is not None
+        if tt is None:
+            tt = prev
+        prev = tt
+        past = tt is not None and tt < cut
+        f = full_addresses_main(l, v4p, v6p, fmt) if shaped else []
+        if nu:
+            k = len(free_scan(l, v4p, v6p)[1]) - len(f)
+            if k > 0:
+                ns += k
+                fs = fs or i + 1
+            if past:
+                nb += 1
+                fb = fb or i + 1
+        if past and f:
+            nf += len(f)
+            ff = ff or i + 1
+    out = []
+    if nf:
+        out.append("%d full addresses past the window, first at line %d" % (
+            nf, ff))
+    if nb:
+        out.append("%d lines not understood past the window, first at "
+                   "line %d" % (nb, fb))
+    if ns:
+        out.append("warning: %d address-like tokens outside the address "
+                   "fields of lines not understood, first at line %d" % (
+                       ns, fs))
+    return out
 
 
 ADDR_CHARS = set("0123456789abcdefABCDEF:.")
