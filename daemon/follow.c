@@ -376,19 +376,43 @@ follow_watch(struct daemon *d)
 	}
 }
 
-/* Did a directory that old had open fail to open in nc? */
+/*
+ * Is a directory that old had open still there, under its path, and
+ * missing from nc?  (A walk that failed on the way down, EIO or ENOMEM,
+ * finds nothing; a directory removed or renamed away is let go.)
+ */
+static int
+still_there(const struct mdir *od)
+{
+	struct stat a, b;
+	const char *why;
+	int fd, same;
+
+	if (fsio_fstat(od->fd, &a) == -1 || a.st_nlink == 0)
+		return 0;
+	if ((fd = fsio_opendir(od->path, &why)) == -1)
+		return errno != ENOENT && errno != ENOTDIR && errno != ELOOP;
+	same = fsio_fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
+	fsio_close(fd);
+	return same;
+}
+
+/* Did a directory that old had open fail to open, or go missing, in nc? */
 static int
 lost_dir(const struct catalog *old, const struct catalog *nc)
 {
 	size_t i, j;
 
-	for (i = 0; i < nc->ndirs; i++) {
-		if (nc->dirs[i]->fd != -1)
+	for (j = 0; j < old->ndirs; j++) {
+		if (old->dirs[j]->fd == -1)
 			continue;
-		for (j = 0; j < old->ndirs; j++)
-			if (old->dirs[j]->fd != -1 &&
-			    strcmp(old->dirs[j]->path, nc->dirs[i]->path) == 0)
-				return 1;
+		for (i = 0; i < nc->ndirs; i++)
+			if (strcmp(old->dirs[j]->path, nc->dirs[i]->path) == 0)
+				break;
+		if (i < nc->ndirs ? nc->dirs[i]->fd == -1 :
+		    still_there(old->dirs[j]))
+			return 1;
 	}
 	return 0;
 }

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """kill -9 of `lethe run` at random moments, each followed by a restart,
 while a writer appends steadily and lethe rotates, compresses and masks
-(fast clock).  Afterwards: every line exactly once across all files (plain
+(fast clock).  At each kill, an independent reader (python's gzip, zlib
+and ipaddress, never lethe) reads every file in the log directory, the
+claimed originals and temp files of an act in flight included: no line
+older than the window (on the clock of the moment of the kill) holds a
+full address.  Afterwards: every line exactly once across all files (plain
 or gzip), no temp file left, and audit at the final clock exits 0.
 
 Env: CRASH_SEED (default: random, printed), CRASH_CYCLES (default 60),
@@ -13,9 +17,11 @@ import shutil
 import signal
 import sys
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as D  # noqa: E402
+import lethelib as L  # noqa: E402
 
 D.need_lethe()
 seed = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
@@ -70,6 +76,61 @@ def tally(d):
             stats["removed_pair"] += 1
 
 
+WINDOW = 2 * 3600
+MASK_EARLY = 600
+BACKLOG_S = 3.0       # real seconds a restarted daemon has for its backlog
+backlog = [0]
+
+
+def readable(path):
+    """What an independent reader gets out of a file: its bytes, or for
+    gzip every byte that decompresses (a temp file may end mid-stream)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] != b"\x1f\x8b":
+        return data
+    out = []
+    while data[:2] == b"\x1f\x8b":
+        z = zlib.decompressobj(31)
+        try:
+            out.append(z.decompress(data))
+        except zlib.error:
+            break
+        if not z.eof:
+            break
+        data = z.unused_data
+    return b"".join(out)
+
+
+def full_past(cut, since=None):
+    """(count, first example) of full addresses on lines older than cut
+    in every file of the log directory, dot files included; since: only
+    lines not older than that (the older ones: backlog, counted apart)."""
+    n, ex = 0, None
+    backlog[0] = 0
+    for name in sorted(os.listdir(logs)):
+        p = os.path.join(logs, name)
+        try:
+            if not os.path.isfile(p):
+                continue
+            data = readable(p)
+        except FileNotFoundError:
+            continue
+        for line in data.split(b"\n"):
+            t = L.parse_clf_time(line)
+            if t is None or t >= cut:
+                continue
+            r = L.mask_token(line.split(b" ", 1)[0].decode("latin-1"))
+            if r is not None and r[1] and since is not None and t < since:
+                backlog[0] += 1
+            elif r is not None and r[1]:
+                n += 1
+                if ex is None:
+                    ex = "%s: %s (%d s past the window)" % (
+                        name, line[:60].decode("latin-1"), cut - t)
+    return n, ex
+
+
 def phase_of(d):
     """What lethe was last seen doing before the kill."""
     t = d.texts()
@@ -95,11 +156,14 @@ try:
     hooks = ["signal USR1 %s" % pidfile,
              "command /bin/kill -USR1 %d" % writer.proc.pid]
     modes = {}
+    checked = leaked = backlogged = 0
     for c in range(cycles):
         # The reopen hook: a signal (synchronous) or a command (the
         # rotation waits for the child: a wider window for a kill).
         write_conf(hooks[rng.randrange(2)])
-        dm = D.Daemon(conf, now=clock.now_arg(), rate=RATE, logfile=logfile)
+        start = clock.now_arg()
+        t_up = time.monotonic()
+        dm = D.Daemon(conf, now=start, rate=RATE, logfile=logfile)
         r = rng.random()
         if r < 0.15:
             mode = "random, maybe before ready"
@@ -128,7 +192,23 @@ try:
                 c, dm.proc.poll(), "\n".join(dm.texts()[-10:])))
             break
         ph = phase_of(dm)
+        t_kill = clock.now()
         dm.kill()
+        # The daemon is gone: the files are as it left them.  A line
+        # that passed the window while no lethe ran (the time between a
+        # kill and the restart: seconds, minutes on this clock) is
+        # backlog: the restarted daemon owes it at once, not mask_early
+        # ahead.  Backlog counts after BACKLOG_S of uptime, and at the end.
+        up = time.monotonic() - t_up
+        since = int(start) - WINDOW + MASK_EARLY
+        k, ex = full_past(int(t_kill) - WINDOW,
+                          since if up < BACKLOG_S else None)
+        backlogged += backlog[0]
+        checked += 1
+        if k:
+            ck.fail("cycle %d (%s, %s): %d full addresses past the window "
+                    "at the kill, e.g. %s" % (c, mode, ph, k, ex))
+            leaked += k
         phases[ph] = phases.get(ph, 0) + 1
         tally(dm)
         dm = None
@@ -175,6 +255,13 @@ try:
                                            sorted(phases.items())))
     print("log: %s" % ", ".join("%s %d" % kv for kv in
                                 sorted(stats.items())))
+    print("privacy at each kill (independent reader): %d kills checked, "
+          "%d full addresses past the window; %d more that passed it while "
+          "no lethe ran (backlog of a daemon up less than %.0f s)" % (
+              checked, leaked, backlogged, BACKLOG_S))
+    k, ex = full_past(final - WINDOW)
+    ck.check(k == 0, "after the catch-up run: %d full addresses past the "
+             "window, e.g. %s" % (k, ex))
     print("lost %d, duplicated %d, extra %d, odd lines %d" % (
         len(lost), len(dup), len(extra), len(odd)))
     ck.check(not lost, "lost %d lines: seq %s" % (len(lost), D.ranges(lost)))
