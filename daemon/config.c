@@ -1304,7 +1304,7 @@ compile_format(struct parser *p, struct logset *ls, struct secinfo *si)
 		value_pos(p, si, si->keyline[K_LOG_FORMAT] != 0 ?
 		    K_LOG_FORMAT : K_REGEX, col, &line, &col);
 		emit_col(p, line, col, 0, "%s: %s", si->keyline[K_LOG_FORMAT] ?
-		    "log_format" : "regex", log_esc(errstr));
+		    "log_format" : "bad regex", log_esc(errstr));
 	}
 	else if (si->keyline[K_LOG_FORMAT] != 0)
 		emit(p, line, 0, "log_format: %s", log_esc(errstr));

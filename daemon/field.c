@@ -379,6 +379,26 @@ field_value(const struct field_opts *fo, const char *s, size_t len,
 
 /* ---- the free scan ------------------------------------------------------ */
 
+/* Bytes a token can start with: hex digits, ':', '.', '['. */
+static const unsigned char starts[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* May a token start at s[i] (what stands before it)? */
 static int
 left_ok(const char *s, size_t lo, size_t i)
@@ -524,6 +544,12 @@ field_free_ctx(const struct field_opts *fo, const char *s, size_t lo,
 
 	while (i < end) {
 		c = (unsigned char)s[i];
+		/* Most bytes start nothing: skip them at once. */
+		if (!starts[c]) {
+			while (++i < end && !starts[(unsigned char)s[i]])
+				;
+			continue;
+		}
 		/*
 		 * "/" right after an address is no product/version: what
 		 * stands there must not change when that address is masked
@@ -538,7 +564,7 @@ field_free_ctx(const struct field_opts *fo, const char *s, size_t lo,
 			i = j;
 			continue;
 		}
-		if (!token_char(c)) {
+		if (c == '[') {
 			i++;
 			continue;
 		}

@@ -22,8 +22,8 @@ for t in "$dir"/[0-9][0-9]-*.py "$dir"/[0-9][0-9]-*.sh; do
 	name=$(basename "$t"); name=${name%.*}
 	case $name in *"$pat"*) ;; *) continue ;; esac
 	case $t in
-	*.py) timeout 300 python3 "$t" >"$out" 2>&1 ;;
-	*) timeout 300 sh "$t" >"$out" 2>&1 ;;
+	*.py) timeout 600 python3 "$t" >"$out" 2>&1 ;;
+	*) timeout 600 sh "$t" >"$out" 2>&1 ;;
 	esac
 	rc=$?
 	if [ $rc -eq 0 ]; then
@@ -35,7 +35,7 @@ for t in "$dir"/[0-9][0-9]-*.py "$dir"/[0-9][0-9]-*.sh; do
 		s=$((s + 1))
 	else
 		if [ $rc -eq 124 ]; then
-			echo "(timed out after 300 s)" >>"$out"
+			echo "(timed out after 600 s)" >>"$out"
 		else
 			echo "(exit $rc)" >>"$out"
 		fi

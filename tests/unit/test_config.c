@@ -858,7 +858,7 @@ t_formats(void)
 	T_ASSERT(c == NULL);
 	T_EQ_INT(m.n, 1);
 	if (m.n == 1)
-		T_ASSERT(strncmp(m.v[0], "t.conf:6:21: regex: ", 20) == 0 &&
+		T_ASSERT(strncmp(m.v[0], "t.conf:6:21: bad regex: ", 24) == 0 &&
 		    strstr(m.v[0], "at offset 12") != NULL);
 	config_msgs_release(&m);
 }
