@@ -40,7 +40,7 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	struct format_spec spec;
 	struct format *fmt;
 	char *fields[FIELDS_MAX], *list = NULL, *tok, *save;
-	const char *errstr;
+	const char *errstr, *tzname;
 	int col;
 
 	memset(&spec, 0, sizeof(spec));
@@ -55,9 +55,10 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	if (spec.kind != NULL && !format_known(spec.kind))
 		fatalx("unknown format \"%s\": expected %s",
 		    log_esc(spec.kind), format_names());
-	if ((*zone = tz_load(o->timezone != NULL ? o->timezone :
-	    "local", &errstr)) == NULL)
-		fatalx("timezone \"%s\": %s", log_esc(o->timezone), errstr);
+	tzname = o->timezone != NULL ? o->timezone :
+	    format_zone_default(spec.kind);
+	if ((*zone = tz_load(tzname, &errstr)) == NULL)
+		fatalx("timezone \"%s\": %s", log_esc(tzname), errstr);
 	spec.zone = *zone;
 	if (o->addresses != NULL) {
 		list = xstrdup(o->addresses);

@@ -1206,8 +1206,7 @@ load_zone(struct parser *p, struct logset *ls, struct secinfo *si)
 	const char *name = ls->timezone;
 
 	if (name == NULL)
-		name = ls->spec.kind != NULL && strcmp(ls->spec.kind, "w3c") ==
-		    0 ? "UTC" : "local";
+		name = format_zone_default(ls->spec.kind);
 	if (p->zone_fn == NULL) {
 		/* Pure: UTC stands for every zone (unit tests, fuzzing). */
 		ls->spec.zone = tz_utc();
@@ -1291,6 +1290,13 @@ compile_format(struct parser *p, struct logset *ls, struct secinfo *si)
 	}
 	if (errstr == NULL)
 		errstr = "unknown error";
+	/* The time settings' own mistakes are theirs, whatever the format. */
+	if (strstr(errstr, "time format") != NULL &&
+	    si->keyline[K_TIME_FORMAT] != 0) {
+		emit(p, si->keyline[K_TIME_FORMAT], 0, "time_format: %s",
+		    log_esc(errstr));
+		return;
+	}
 	if (si->keyline[K_LOG_FORMAT] != 0)
 		line = si->keyline[K_LOG_FORMAT];
 	else if (strcmp(ls->spec.kind, "regex") == 0)

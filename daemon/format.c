@@ -67,6 +67,14 @@ format_kind(size_t i)
 	return i < NKINDS ? kinds[i].name : NULL;
 }
 
+/* The zone of times without an offset, when the set names none: IIS
+   writes W3C times in UTC, the others write local time. */
+const char *
+format_zone_default(const char *kind)
+{
+	return kind != NULL && strcmp(kind, "w3c") == 0 ? "UTC" : "local";
+}
+
 int
 format_known(const char *name)
 {

@@ -174,6 +174,9 @@ regex_scan(struct format *f, void *state UNUSED, const char *s, size_t len,
 	uint32_t g;
 	int rc;
 
+	/* A CR LF line ends before its CR: "$" matches there. */
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
 	rc = r->jit ? pcre2_jit_match(r->re, (PCRE2_SPTR)s, len, 0, 0, r->md,
 	    r->mctx) : pcre2_match(r->re, (PCRE2_SPTR)s, len, 0, 0, r->md,
 	    r->mctx);

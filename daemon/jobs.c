@@ -318,7 +318,8 @@ job_facts(struct daemon *d, struct mfile *f, const struct job *j)
 	f->tp.ff.last_time = j->stats.l.last_time;
 	f->tp.ff.oldest_full = j->stats.l.oldest_full;
 	f->tp.pending_full = 0;
-	lifecycle_untimed(&f->tp.ff, f->st.st_mtime, 0);
+	lifecycle_untimed(&f->tp.ff, f->st.st_mtime,
+	    j->stats.l.pending_full != 0);
 	f->have_facts = 1;
 }
 

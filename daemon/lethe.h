@@ -370,6 +370,7 @@ const char	*format_names(void);
 int		 format_known(const char *name);
 /* The i-th format name, or NULL past the last. */
 const char	*format_kind(size_t i);
+const char	*format_zone_default(const char *kind);
 /* Compile; NULL with *errstr (static, until the next call) and *col. */
 struct format	*format_new(const struct format_spec *, const char **errstr,
 		    int *col);

@@ -107,7 +107,7 @@ lifecycle_scan(const struct mfile *f, int64_t now, struct stat *st,
 	if (ff->first_time == TIME_NONE && rs->l.lines > 0)
 		log_info("\"%s\": no line has a time; using its mtime",
 		    log_esc(f->path));
-	lifecycle_untimed(ff, st->st_mtime, 0);
+	lifecycle_untimed(ff, st->st_mtime, rs->l.pending_full != 0);
 	return rc;
 }
 

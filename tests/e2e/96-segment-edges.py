@@ -29,6 +29,12 @@ C. the size of a file is checked right before the rename that replaces
    at any point, and a lethe that claims the file under a private name
    first gives that.)
 
+D. a rotated file in which no line has a time (lines lethe does not
+   understand, each with a full address): its mtime, 8 days old, stands
+   for every line, so once masks it (the free scan) and compresses it;
+   read back with python's gzip and ipaddress: no full address left, the
+   rest of each line as written.
+
 Today (d4df44a): A followed and rotated are never masked; B seals after
 settle (5 s), with no word; C has no pause seam (LETHE_PAUSE).
 
@@ -298,8 +304,43 @@ def part_c():
                    worst_dbl, worst_full))
 
 
+# ------------------------------------------------------------------ D
+def part_d():
+    d = os.path.join(root, "d")
+    logs = os.path.join(d, "logs")
+    mkdirs(logs)
+    os.mkdir(os.path.join(d, "state"), 0o700)
+    lines = [b"job %d from 192.0.2.%d done" % (i, i + 1) for i in range(20)]
+    S.write_file(os.path.join(logs, "access.log.1"),
+                 b"".join(x + b"\n" for x in lines), mtime=NOW - 8 * S.DAY)
+    S.write_file(os.path.join(logs, "access.log"), b"", mtime=NOW - 60)
+    cf = S.conf(os.path.join(d, "lethe.conf"), os.path.join(d, "state"), [
+        ("web", {"logs": os.path.join(logs, "access.log"),
+                 "format": "combined", "rotate": "off", "window": "7d",
+                 "compress_after": "1h", "retain": "30d"})])
+    r = L.run(["-c", cf, "--now", NOW_ISO, "once"])
+    gz = os.path.join(logs, "access.log.1.gz")
+    t.check(r.rc == 0 and os.path.exists(gz) and
+            not os.path.exists(gz[:-3]), "D: once did not mask+compress "
+            "the untimed segment\n%s" % r.show())
+    if not os.path.exists(gz):
+        return
+    got, _ = L.read_content(gz)
+    want = []
+    for i, x in enumerate(lines):
+        m = L.mask_token("192.0.2.%d" % (i + 1))
+        want.append(x.replace(b"192.0.2.%d" % (i + 1), m[0].encode()))
+    t.check(got == b"".join(x + b"\n" for x in want), "D: the untimed "
+            "segment read back is not its lines with each address "
+            "masked: %s" % L.describe_diff(got, b"".join(
+                x + b"\n" for x in want)))
+    t.info("D untimed segment: %d lines, each address masked by its mtime"
+           % len(lines))
+
+
 part_a()
 part_b()
 part_c()
+part_d()
 t.info("total %.0f s" % (time.monotonic() - T0R))
 t.done()
