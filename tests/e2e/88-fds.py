@@ -136,9 +136,11 @@ def main():
                  "%d rotations (retain 2h: about 120 expected)" % (
                      marks[ROTATIONS][4], ROTATIONS))
         end_fake = clock.now()
+        # lethe first: a rotation after the writer's end would signal a
+        # pid that is gone (the hook fails, rightly).
+        code, took = dm.stop()
         n = writer.stop()
         writer = None
-        code, took = dm.stop()
         ck.check(code == 0, "lethe exited %s on TERM" % code)
         for s in dm.texts():
             if re.search(r"failed|error|truncated by someone|refus", s):

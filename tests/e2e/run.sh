@@ -21,13 +21,15 @@ for t in "$dir"/[0-9][0-9]-*.py "$dir"/[0-9][0-9]-*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t"); name=${name%.*}
 	case $name in *"$pat"*) ;; *) continue ;; esac
+	t0=$(date +%s)
 	case $t in
 	*.py) timeout 600 python3 "$t" >"$out" 2>&1 ;;
 	*) timeout 600 sh "$t" >"$out" 2>&1 ;;
 	esac
 	rc=$?
+	secs=$(($(date +%s) - t0))
 	if [ $rc -eq 0 ]; then
-		echo "e2e: $name ok"
+		echo "e2e: $name ok (${secs} s)"
 		[ -n "${E2E_VERBOSE:-}" ] && sed 's/^/    /' "$out"
 		p=$((p + 1))
 	elif [ $rc -eq 77 ]; then
@@ -40,7 +42,7 @@ for t in "$dir"/[0-9][0-9]-*.py "$dir"/[0-9][0-9]-*.sh; do
 			echo "(exit $rc)" >>"$out"
 		fi
 		sed 's/^/    /' "$out" | head -n 200
-		echo "e2e: $name FAILED"
+		echo "e2e: $name FAILED (${secs} s)"
 		f=$((f + 1))
 	fi
 done
