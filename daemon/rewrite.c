@@ -92,6 +92,18 @@ pass(struct source *src, const struct rewrite_opts *opts,
 	}
 	rc = 0;
 out:
+	/*
+	 * The words may be the sink's, the engine's or the source's, and
+	 * those go now: the caller gets a copy (per thread: the daemon's
+	 * worker rewrites too).
+	 */
+	if (rc == -1 && *errstr != NULL) {
+		static _Thread_local char kept[256];
+
+		if (*errstr != kept)
+			(void)strlcpy(kept, *errstr, sizeof(kept));
+		*errstr = kept;
+	}
 	rs->gzip_in = source_gzip(src);
 	rs->bytes_raw = source_raw(src);
 	line_free(e);
