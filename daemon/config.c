@@ -223,7 +223,7 @@ static void	emit_col(struct parser *, int, int, int, const char *, ...)
  * kind: 0 an error, 1 a warning, 2 a note (what a default means); col:
  * the column in a key's value ("path:line:col: ..."), 0: none.
  */
-static void
+static void __attribute__((format(printf, 5, 0)))
 vemit(struct parser *p, int line, int col, int kind, const char *fmt,
     va_list ap)
 {
