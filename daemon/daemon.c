@@ -295,6 +295,7 @@ tick(struct daemon *d)
 	}
 	for (i = 0; i < d->conf->nsets; i++)
 		next = EARLIER(next, rotation_step(d, i, now));
+	next = EARLIER(next, jobs_requests(d, now));
 	if (d->rescan)
 		follow_rescan(d, now);
 	for (i = 0; i < d->cat.nfiles; i++) {
@@ -457,6 +458,10 @@ signal_cb(evutil_socket_t sig, short what UNUSED, void *arg)
 	case SIGCHLD:
 		rotation_reap(d);
 		break;
+	case SIGUSR2:
+		log_info("looking at the erase requests (USR2)");
+		d->requests_due = 1;
+		break;
 	}
 	rotation_timeouts(d, daemon_now(d));
 	daemon_kick(d);
@@ -510,6 +515,8 @@ open_state(struct daemon *d)
 	if (fsio_clean_tmp(d->state_dfd, NULL, NULL) == -1)
 		log_warn("clean temp files in \"%s\"",
 		    log_esc(d->conf->state_dir));
+	if ((d->req_dfd = request_dir(d->state_dfd, &err)) == -1)
+		log_warnx("erase requests: %s: they are not carried out", err);
 	switch (store_load(d->state_dfd, &d->records, &d->nrecords, &err)) {
 	case 0:
 		log_info("catalog: %zu files known", d->nrecords);
@@ -532,7 +539,8 @@ open_state(struct daemon *d)
 static void
 setup_events(struct daemon *d)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2,
+	    SIGCHLD };
 	size_t i;
 
 	/* A broken read lease (the writer check) must not kill us. */
@@ -566,6 +574,8 @@ shutdown_daemon(struct daemon *d)
 	event_free(d->ev_timer);
 	event_free(d->ev_work);
 	follow_stop(d);
+	if (d->req_dfd != -1)
+		close(d->req_dfd);
 	if (d->state_dfd != -1)
 		close(d->state_dfd);
 	free(d->rt);
@@ -612,6 +622,8 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 
 	memset(&d, 0, sizeof(d));
 	d.state_dfd = -1;
+	d.req_dfd = -1;
+	d.requests_due = 1;	/* what a stop left pending */
 	d.ifd = -1;
 	d.conf_path = conf_path;
 	d.rate = 1.0;

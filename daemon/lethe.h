@@ -739,8 +739,8 @@ const char	*iso_time(int64_t, char *buf, size_t sz);
 /* erase.c: one erase request over a list of files */
 struct etarget {
 	int		 dfd;		/* not owned */
-	const char	*name;
-	const char	*path;
+	char		*name;		/* not owned (the job's: owned) */
+	char		*path;
 	struct format	*format;
 	struct addr_prefix prefix;
 	int		 live;		/* a server writes to it: read only */
@@ -1385,7 +1385,7 @@ struct daemon {
 	struct event	*ev_timer;
 	struct event	*ev_work;
 	struct event	*ev_inotify;
-	struct event	*ev_sig[6];
+	struct event	*ev_sig[7];
 	int		 ifd;
 	struct watch	*watches;
 	size_t		 nwatches;
@@ -1402,6 +1402,10 @@ struct daemon {
 	int64_t		 rescan_at;	/* a failed rescan is retried then */
 	int		 save_failing;	/* the catalog could not be saved */
 	struct metrics	 metrics;
+	int		 req_dfd;	/* state_dir/requests */
+	int		 requests_due;	/* look at them now (USR2, start) */
+	uint64_t	 requests_gen;	/* follow_sealed_gen when looked */
+	int64_t		 requests_retry_at;
 };
 
 #define BACKOFF_MIN	5
@@ -1424,6 +1428,7 @@ const char	*daemon_iso(int64_t);
 void		 daemon_backoff(struct mfile *, int64_t now);
 
 /* follow.c: files followed and sealed, inotify, rescans */
+extern uint64_t	 follow_sealed_gen;	/* files sealed so far */
 void		 follow_set_state(struct mfile *, int state);
 void		 follow_adopt(struct daemon *, struct mfile *, int64_t now);
 void		 follow_open(struct mfile *);
@@ -1442,6 +1447,8 @@ void		 follow_forget(struct mfile *);
 void		 jobs_start(struct daemon *);
 void		 jobs_stop(void);
 int		 jobs_busy(void);
+/* Pending erase requests: one at a time on the worker; the next due. */
+int64_t		 jobs_requests(struct daemon *, int64_t now);
 /* A sealed file: start what policy says is due; returns the next due. */
 int64_t		 jobs_step(struct daemon *, struct mfile *, int64_t now);
 
