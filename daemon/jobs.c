@@ -54,6 +54,7 @@ struct job {
 	struct rewrite_stats stats;
 	struct stat	 after;		/* the file after the job */
 	struct erase_job *ej;		/* JOB_ERASE */
+	struct holds	 holds;		/* a copy of the set's */
 };
 
 static pthread_t	 worker_thread;
@@ -98,6 +99,7 @@ job_free(struct job *j)
 	if (j == NULL)
 		return;
 	erase_job_free(j->ej);
+	free(j->holds.v);
 	if (j->dfd != -1)
 		close(j->dfd);
 	format_free(j->opts.format);
@@ -273,6 +275,10 @@ submit(struct mfile *f, struct job *j)
 		return -1;
 	}
 	j->opts.format = format_clone(f->set->format);
+	/* The loop may read the holds again while the job runs. */
+	holds_copy(&j->holds, f->set->holds);
+	j->opts.holds = &j->holds;
+	j->opts.audit_before = j->opts.now - f->set->window;
 	f->job = j->id;
 	hand(j);
 	return 0;
@@ -365,6 +371,7 @@ job_facts(struct daemon *d, struct mfile *f, const struct job *j)
 	f->tp.ff.first_time = j->stats.l.first_time;
 	f->tp.ff.last_time = j->stats.l.last_time;
 	f->tp.ff.oldest_full = j->stats.l.oldest_full;
+	f->held = j->stats.l.held;
 	f->tp.pending_full = 0;
 	lifecycle_untimed(&f->tp.ff, f->st.st_mtime,
 	    j->stats.l.pending_full != 0);
