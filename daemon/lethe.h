@@ -1354,6 +1354,7 @@ enum cmd_flags {
 	CMD_ERASE_OPTS	= 1 << 4,
 	CMD_SET_OPT	= 1 << 5,
 	CMD_HOLD_OPTS	= 1 << 6,
+	CMD_REPORT_OPTS	= 1 << 7,
 };
 
 struct cmd_opts {
@@ -1379,6 +1380,7 @@ struct cmd_opts {
 	const char	*until_arg;	/* hold: its own reading */
 	int		 list;		/* hold --list */
 	const char	*release;	/* hold --release ID|ADDR */
+	const char	*html;		/* report --html FILE */
 	const char	*set;
 	int		 json;
 	const char	*export;
@@ -1400,6 +1402,7 @@ int		 cmd_mask(const struct cmd_opts *);
 int		 cmd_find(const struct cmd_opts *);
 int		 cmd_erase(const struct cmd_opts *);
 int		 cmd_hold(const struct cmd_opts *);
+int		 cmd_report(const struct cmd_opts *);
 
 /* daemon.c: lethe run */
 struct event;

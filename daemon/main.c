@@ -36,6 +36,7 @@ enum {
 	OPT_WAIT,
 	OPT_LIST,
 	OPT_RELEASE,
+	OPT_HTML,
 };
 
 static const struct option longopts[] = {
@@ -66,6 +67,7 @@ static const struct option longopts[] = {
 	{ "wait",	 required_argument, NULL, OPT_WAIT },
 	{ "list",	 no_argument,	    NULL, OPT_LIST },
 	{ "release",	 required_argument, NULL, OPT_RELEASE },
+	{ "html",	 required_argument, NULL, OPT_HTML },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -84,6 +86,7 @@ static const struct cmd {
 	{ "find", cmd_find, CMD_ARGS | CMD_FIND_OPTS | CMD_SET_OPT },
 	{ "erase", cmd_erase, CMD_ARGS | CMD_ERASE_OPTS | CMD_SET_OPT },
 	{ "hold", cmd_hold, CMD_ARGS | CMD_HOLD_OPTS | CMD_SET_OPT },
+	{ "report", cmd_report, CMD_REPORT_OPTS },
 };
 
 static void NORETURN
@@ -104,6 +107,8 @@ usage(int status)
 	    "  hold ADDR|CIDR... --until TIME --reason TEXT [--set NAME]\n"
 	    "  hold --list | --release ID|ADDR\n"
 	    "                      keep an address full past the window\n"
+	    "  report [--json] [--html FILE]\n"
+	    "                      what lethe holds and when each thing happens\n"
 	    "  mask [--format F | --log-format STR] [--addresses LIST]\n"
 	    "       [--regex RE] [--time-key K] [--time-format F]\n"
 	    "       [--timezone Z] [--ipv4-prefix N] [--ipv6-prefix N]\n"
@@ -186,7 +191,8 @@ parse_opt(int ch, struct cmd_opts *o)
 	case OPT_SINCE: o->since_arg = optarg; return CMD_FIND_OPTS;
 	case OPT_UNTIL: o->until_arg = optarg;
 		return CMD_FIND_OPTS | CMD_HOLD_OPTS;
-	case OPT_JSON: o->json = 1; return CMD_FIND_OPTS;
+	case OPT_JSON: o->json = 1; return CMD_FIND_OPTS | CMD_REPORT_OPTS;
+	case OPT_HTML: o->html = optarg; return CMD_REPORT_OPTS;
 	case OPT_EXPORT: o->export = optarg; return CMD_FIND_OPTS;
 	case OPT_SET: o->set = optarg; return CMD_SET_OPT;
 	case OPT_REASON: o->reason = optarg;
