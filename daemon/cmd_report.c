@@ -333,9 +333,36 @@ vline(FILE *fp, const struct axis *ax, int64_t t, int h, const char *cls,
 {
 	double x = xof(ax, t);
 
+	/* The label left of the line, so the last one stays on the page. */
 	fprintf(fp, "<line class=\"%s\" x1=\"%.1f\" y1=\"14\" x2=\"%.1f\" "
-	    "y2=\"%d\"/><text class=\"%s\" x=\"%.1f\" y=\"11\">%s</text>\n",
-	    cls, x, x, h, cls, x + 2, label);
+	    "y2=\"%d\"/><text class=\"%s\" x=\"%.1f\" y=\"11\" "
+	    "text-anchor=\"end\">%s</text>\n", cls, x, x, h, cls, x - 2,
+	    label);
+}
+
+/* Dates under the rows, a day, a week or a month apart. */
+static void
+ticks(FILE *fp, const struct axis *ax, int y)
+{
+	static const int64_t steps[] = { 86400, 7 * 86400, 30 * 86400,
+	    91 * 86400, 365 * 86400 };
+	char buf[32];
+	int64_t step = steps[0], t;
+	size_t i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		step = steps[i];
+		if ((ax->t1 - ax->t0) / step <= 8)
+			break;
+	}
+	for (t = (ax->t0 / step + 1) * step; t < ax->t1; t += step) {
+		iso_time(t, buf, sizeof(buf));
+		buf[10] = '\0';
+		fprintf(fp, "<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" "
+		    "x2=\"%.1f\" y2=\"%d\"/><text class=\"tick\" x=\"%.1f\" "
+		    "y=\"%d\" text-anchor=\"middle\">%s</text>\n", xof(ax, t),
+		    y, xof(ax, t), y + 4, xof(ax, t), y + 15, buf);
+	}
 }
 
 static void
@@ -358,7 +385,7 @@ set_svg(FILE *fp, const struct report *w, const struct logset *set)
 			    w->v[i].ff.first_time < ax.t0)
 				ax.t0 = w->v[i].ff.first_time;
 		}
-	h = 24 + (int)rows * ROW_H + 8;
+	h = 24 + (int)rows * ROW_H + 22;
 	fprintf(fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 	    "height=\"%d\" role=\"img\"><title>timeline of [", SVG_W, h);
 	hesc(fp, set->name);
@@ -395,9 +422,10 @@ set_svg(FILE *fp, const struct report *w, const struct logset *set)
 		}
 		y += ROW_H;
 	}
-	vline(fp, &ax, now - set->retain, h, "retain", "retain");
-	vline(fp, &ax, now - set->window, h, "window", "window");
-	vline(fp, &ax, now, h, "now", "now");
+	ticks(fp, &ax, h - 20);
+	vline(fp, &ax, now - set->retain, h - 20, "retain", "retain");
+	vline(fp, &ax, now - set->window, h - 20, "window", "window");
+	vline(fp, &ax, now, h - 20, "now", "now");
 	fprintf(fp, "</svg>\n");
 }
 
@@ -471,7 +499,7 @@ report_html(const struct report *w, const char *path)
 	    "rect.full{fill:#e8a33d}rect.overdue{fill:#d0021b}"
 	    "\nline.window{stroke:#d0021b;stroke-dasharray:4 3}"
 	    "line.retain{stroke:#555;stroke-dasharray:2 3}"
-	    "line.now{stroke:#000}"
+	    "line.now{stroke:#000}line.tick{stroke:#888}"
 	    "\n.key span{display:inline-block;width:1em;height:.8em;"
 	    "margin:0 .3em 0 1em}\n</style></head><body>\n"
 	    "<h1>What lethe holds on ");
