@@ -14,12 +14,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lethe.h"
+
+#define FIND_THREADS	8
 
 struct found {
 	char		*path;
@@ -74,9 +77,11 @@ export_line(void *arg, const char *line, size_t len)
 	return sink_write(w->ex, line, len);
 }
 
-/* One file through the engine; 0, or -1 (gone: look again). */
+/* One file through the engine (fmt: this thread's copy of its set's
+   format); 0, or -1 (gone: look again). */
 static int
-find_file(struct find *w, const struct mfile *f, struct found *r)
+find_file(struct find *w, const struct mfile *f, struct found *r,
+    struct format *fmt)
 {
 	struct rewrite_opts ro;
 	struct rewrite_stats rs;
@@ -109,7 +114,7 @@ find_file(struct find *w, const struct mfile *f, struct found *r)
 	xf.arg = &r->x;
 	dg = digest_new();
 	memset(&ro, 0, sizeof(ro));
-	ro.format = f->set->format;
+	ro.format = fmt;
 	ro.mask_before = TIME_NONE;
 	ro.start_time = TIME_NONE;
 	ro.audit_before = TIME_NONE;
@@ -155,42 +160,117 @@ seen(const struct find *w, const struct stat *st)
 	return 0;
 }
 
+/* The files of one pass, read by the threads, each with its formats. */
+struct work {
+	struct find	*w;
+	struct mfile  **fs;
+	struct found	*out;		/* one per file */
+	int		*gone;
+	size_t		 n;
+	size_t		 next;
+	pthread_mutex_t	 mtx;
+};
+
+static void *
+find_thread(void *arg)
+{
+	struct work *k = arg;
+	struct format **fmts;
+	size_t i, s, nsets = k->w->conf->nsets;
+
+	fmts = xcalloc(nsets + 1, sizeof(*fmts));
+	for (;;) {
+		pthread_mutex_lock(&k->mtx);
+		i = k->next++;
+		pthread_mutex_unlock(&k->mtx);
+		if (i >= k->n)
+			break;
+		s = (size_t)(k->fs[i]->set - k->w->conf->sets);
+		if (fmts[s] == NULL)
+			fmts[s] = format_clone(k->fs[i]->set->format);
+		k->gone[i] = find_file(k->w, k->fs[i], &k->out[i], fmts[s]) ==
+		    -1;
+	}
+	for (s = 0; s < nsets; s++)
+		format_free(fmts[s]);
+	free(fmts);
+	return NULL;
+}
+
+/*
+ * The files, on every core: a month of gzip archives takes what zcat
+ * takes.  An export is written in order, so by one thread.
+ */
+static void
+find_files(struct find *w, struct mfile **fs, size_t n, struct found *out,
+    int *gone)
+{
+	struct work k;
+	pthread_t th[FIND_THREADS];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i, nth = ncpu > 1 ? (size_t)ncpu : 1;
+
+	if (nth > FIND_THREADS)
+		nth = FIND_THREADS;
+	if (w->ex != NULL || n < 2)
+		nth = 1;
+	memset(&k, 0, sizeof(k));
+	k.w = w;
+	k.fs = fs;
+	k.out = out;
+	k.gone = gone;
+	k.n = n;
+	pthread_mutex_init(&k.mtx, NULL);
+	for (i = 1; i < nth; i++)
+		if (pthread_create(&th[i], NULL, find_thread, &k) != 0)
+			break;
+	nth = i;
+	(void)find_thread(&k);
+	for (i = 1; i < nth; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&k.mtx);
+}
+
 /* Every managed file, oldest first (so an export reads in order). */
 static void
 find_all(struct find *w)
 {
 	struct catalog cat;
 	struct mfile **fs;
-	struct found *r;
-	size_t i, gone;
-	int pass;
+	struct found *out;
+	size_t i, n, gone;
+	int pass, *lost;
 
 	for (pass = 0; pass < 3; pass++) {
 		if (catalog_discover(&cat, w->conf) == -1 && pass == 0)
 			w->errors++;
 		fs = xreallocarray(NULL, cat.nfiles + 1, sizeof(*fs));
-		memcpy(fs, cat.files, cat.nfiles * sizeof(*fs));
-		qsort(fs, cat.nfiles, sizeof(*fs), by_age);
-		for (i = 0, gone = 0; i < cat.nfiles; i++) {
-			if (fs[i]->refused != NULL ||
-			    (w->o->set != NULL &&
-			    strcmp(fs[i]->set->name, w->o->set) != 0) ||
-			    seen(w, &fs[i]->st))
-				continue;
-			w->v = xreallocarray(w->v, w->n + 1, sizeof(*w->v));
-			r = &w->v[w->n];
-			memset(r, 0, sizeof(*r));
-			r->path = xstrdup(fs[i]->path);
-			r->set = fs[i]->set;
-			if (find_file(w, fs[i], r) == -1) {
-				free(r->path);
+		for (i = 0, n = 0; i < cat.nfiles; i++)
+			if (cat.files[i]->refused == NULL &&
+			    (w->o->set == NULL || strcmp(cat.files[i]->set->name,
+			    w->o->set) == 0) && !seen(w, &cat.files[i]->st))
+				fs[n++] = cat.files[i];
+		qsort(fs, n, sizeof(*fs), by_age);
+		out = xcalloc(n + 1, sizeof(*out));
+		lost = xcalloc(n + 1, sizeof(*lost));
+		for (i = 0; i < n; i++) {
+			out[i].path = xstrdup(fs[i]->path);
+			out[i].set = fs[i]->set;
+		}
+		find_files(w, fs, n, out, lost);
+		for (i = 0, gone = 0; i < n; i++) {
+			if (lost[i]) {
+				free(out[i].path);
 				gone++;
 				continue;
 			}
-			if (r->error != NULL)
+			if (out[i].error != NULL)
 				w->errors++;
-			w->n++;
+			w->v = xreallocarray(w->v, w->n + 1, sizeof(*w->v));
+			w->v[w->n++] = out[i];
 		}
+		free(out);
+		free(lost);
 		free(fs);
 		catalog_release(&cat);
 		if (gone == 0)
@@ -311,7 +391,7 @@ report_text(const struct find *w, const struct xform_match *t)
 static void
 export_header(struct find *w)
 {
-	char now[32], *h, host[256];
+	char now[32], *h, host[256], d1[32], d2[32];
 	size_t i, len;
 	FILE *fp;
 
@@ -330,12 +410,14 @@ export_header(struct find *w)
 		if (w->o->set != NULL &&
 		    strcmp(w->conf->sets[i].name, w->o->set) != 0)
 			continue;
-		fprintf(fp, "# [%s]: full addresses kept %llds, then cut to "
-		    "/%d (IPv4) and /%d (IPv6); files deleted after %llds\n",
+		fprintf(fp, "# [%s]: full addresses kept %s, then cut to "
+		    "/%d (IPv4) and /%d (IPv6); files deleted after %s\n",
 		    log_esc(w->conf->sets[i].name),
-		    (long long)w->conf->sets[i].window,
-		    w->conf->sets[i].prefix.v4, w->conf->sets[i].prefix.v6,
-		    (long long)w->conf->sets[i].retain);
+		    config_fmt_duration(w->conf->sets[i].window, d1,
+		    sizeof(d1)), w->conf->sets[i].prefix.v4,
+		    w->conf->sets[i].prefix.v6,
+		    config_fmt_duration(w->conf->sets[i].retain, d2,
+		    sizeof(d2)));
 	}
 	fprintf(fp, "# the lines follow as on disk, oldest file first; every "
 	    "other address in them (other people's) is masked\n");

@@ -150,9 +150,11 @@ report_text(const struct report *w)
 	    "FULL ADDRESSES PAST THE WINDOW (see below)");
 	for (k = 0; k < w->conf->nsets; k++) {
 		set = &w->conf->sets[k];
-		printf("\n[%s]: window %llds, retain %llds, masked to /%d and "
-		    "/%d\n", log_esc(set->name), (long long)set->window,
-		    (long long)set->retain, set->prefix.v4, set->prefix.v6);
+		printf("\n[%s]: window %s, retain %s, masked to /%d and "
+		    "/%d\n", log_esc(set->name), config_fmt_duration(
+		    set->window, c, sizeof(c)), config_fmt_duration(
+		    set->retain, d, sizeof(d)), set->prefix.v4,
+		    set->prefix.v6);
 		for (i = 0; i < w->n; i++) {
 			r = &w->v[i];
 			if (r->f->set != set)

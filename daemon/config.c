@@ -1459,3 +1459,27 @@ config_free(struct config *conf)
 	free(conf->metrics_file);
 	free(conf);
 }
+
+const char *
+config_fmt_duration(int64_t v, char *buf, size_t sz)
+{
+	static const struct {
+		int64_t	 secs;
+		char	 unit;
+	} units[] = { { DAY, 'd' }, { HOUR, 'h' }, { MINUTE, 'm' }, { 1, 's' } };
+	size_t i, n = 0;
+
+	if (v <= 0) {
+		(void)snprintf(buf, sz, "%llds", (long long)v);
+		return buf;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) && v > 0; i++) {
+		if (v < units[i].secs)
+			continue;
+		n += (size_t)snprintf(buf + n, n < sz ? sz - n : 0, "%lld%c",
+		    (long long)(v / units[i].secs), units[i].unit);
+		v %= units[i].secs;
+	}
+	return buf;
+}

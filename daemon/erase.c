@@ -127,7 +127,8 @@ erase_pass(const struct request *r, struct etarget *v, size_t n, int64_t now,
 		}
 		vf->files++;
 		v[i].held = x.full;
-		vf->lines += x.lines;
+		vf->lines += x.full;
+		vf->masked += x.masked;
 		vf->full += x.full;
 		vf->in_prefix += x.in_prefix;
 	}

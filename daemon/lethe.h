@@ -508,6 +508,8 @@ void		 config_free(struct config *);
 void		 config_msgs_release(struct config_msgs *);
 /* "90d", "1h30m", "45" (seconds): returns 0 and *v in seconds, or -1. */
 int		 config_parse_duration(const char *, int64_t *v);
+/* 604800 as "7d", 5400 as "1h30m", as the config writes durations. */
+const char	*config_fmt_duration(int64_t, char *buf, size_t sz);
 /* "500M", "1G", "4096": returns 0 and *v in bytes, or -1. */
 int		 config_parse_size(const char *, int64_t *v);
 
@@ -707,8 +709,9 @@ struct request {
 /* What a find after an erase saw. */
 struct request_verify {
 	size_t		 files;
-	uint64_t	 lines;
-	uint64_t	 full;
+	uint64_t	 lines;		/* holding it full: 0 when done */
+	uint64_t	 full;		/* the same */
+	uint64_t	 masked;	/* masked inside a network asked for */
 	uint64_t	 in_prefix;
 };
 
@@ -1387,6 +1390,7 @@ struct cmd_opts {
 	const char	*reason;	/* erase */
 	const char	*receipt;
 	int64_t		 wait;		/* seconds */
+	const char	*wait_arg;
 	char	       **args;
 	size_t		 nargs;
 };

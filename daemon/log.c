@@ -119,8 +119,9 @@ fatalx(const char *fmt, ...)
 const char *
 log_esc(const char *s)
 {
-	static char bufs[4][1024];
-	static int next;
+	/* Per thread: find's and the daemon's workers say things too. */
+	static _Thread_local char bufs[4][1024];
+	static _Thread_local int next;
 	char *b = bufs[next], *p = b, *end = b + sizeof(bufs[0]) - 5;
 	const unsigned char *u = (const unsigned char *)s;
 

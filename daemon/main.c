@@ -135,8 +135,9 @@ parse_now(const char *s)
 	    "+DURATION)", log_esc(s));
 }
 
+/* --since, --until: +DURATION and -DURATION count from --now. */
 static int64_t
-rel_time(const char *s, int64_t now)
+rel_time(const char *opt, const char *s, int64_t now, int status)
 {
 	int64_t d, t;
 
@@ -145,8 +146,9 @@ rel_time(const char *s, int64_t now)
 		return now + (s[0] == '+' ? d : -d);
 	if (format_parse_time(s, strlen(s), &t) == 0)
 		return t;
-	fatalx("\"%s\": not a time (ISO 8601, epoch seconds or "
-	    "+DURATION)", log_esc(s));
+	log_warnx("%s \"%s\": not a time (ISO 8601, epoch seconds or "
+	    "+DURATION)", opt, log_esc(s));
+	exit(status);
 }
 
 static int
@@ -200,10 +202,7 @@ parse_opt(int ch, struct cmd_opts *o)
 	case OPT_LIST: o->list = 1; return CMD_HOLD_OPTS;
 	case OPT_RELEASE: o->release = optarg; return CMD_HOLD_OPTS;
 	case OPT_RECEIPT: o->receipt = optarg; return CMD_ERASE_OPTS;
-	case OPT_WAIT:
-		if (config_parse_duration(optarg, &o->wait) == -1)
-			fatalx("--wait \"%s\": not a duration", log_esc(optarg));
-		return CMD_ERASE_OPTS;
+	case OPT_WAIT: o->wait_arg = optarg; return CMD_ERASE_OPTS;
 	default: return -1;
 	}
 }
@@ -213,7 +212,7 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 {
 	const struct cmd *c = NULL;
 	size_t i, nkinds = 0;
-	int ch, used = 0, r, kinds[64];
+	int ch, used = 0, r, kinds[64], ust;
 
 	memset(o, 0, sizeof(*o));
 	o->conf = LETHE_CONF;
@@ -241,28 +240,37 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 		log_warnx("unknown command \"%s\"", log_esc(argv[optind]));
 		usage(1);
 	}
+	/* find, erase, hold: grep's convention, 2 for a usage error. */
+	ust = (c->opts & CMD_ARGS) ? 2 : 1;
 	/* getopt moved every option first: the command's arguments follow. */
 	o->args = argv + optind + 1;
 	o->nargs = (size_t)(argc - optind - 1);
 	if ((c->opts & CMD_HOLD_OPTS) && (o->list || o->release != NULL)) {
 		if (o->nargs != 0 || (o->list && o->release != NULL))
-			usage(1);
+			usage(ust);
 	} else if ((c->opts & CMD_ARGS) ? o->nargs == 0 : o->nargs != 0) {
 		if (c->opts & CMD_ARGS)
 			log_warnx("%s needs at least one address or network",
 			    c->name);
-		usage(1);
+		usage(ust);
 	}
 	if ((used & CMD_DRY_RUN) && !(c->opts & CMD_DRY_RUN))
 		fatalx("--dry-run applies to once only");
 	for (i = 0; i < nkinds; i++)
-		if (!(kinds[i] & c->opts))
-			fatalx("an option given does not apply to %s", c->name);
-	/* --since and --until: +DURATION and -DURATION count from --now. */
+		if (!(kinds[i] & c->opts)) {
+			log_warnx("an option given does not apply to %s",
+			    c->name);
+			exit(ust);
+		}
 	if (o->since_arg != NULL)
-		o->since = rel_time(o->since_arg, o->now);
+		o->since = rel_time("--since", o->since_arg, o->now, ust);
 	if (o->until_arg != NULL && c->fn != cmd_hold)
-		o->until = rel_time(o->until_arg, o->now);
+		o->until = rel_time("--until", o->until_arg, o->now, ust);
+	if (o->wait_arg != NULL &&
+	    config_parse_duration(o->wait_arg, &o->wait) == -1) {
+		log_warnx("--wait \"%s\": not a duration", log_esc(o->wait_arg));
+		exit(ust);
+	}
 	return c;
 }
 

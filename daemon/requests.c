@@ -516,8 +516,9 @@ request_receipt(const struct request *r, const char *status,
 		fprintf(fp, ", \"lines\": %" PRIu64 "}", r->files[i].lines);
 	}
 	fprintf(fp, "],\n \"verify\": {\"files\": %zu, \"lines\": %" PRIu64
-	    ", \"full\": %" PRIu64 ", \"in_prefix\": %" PRIu64 "}}\n",
-	    v->files, v->lines, v->full, v->in_prefix);
+	    ", \"full\": %" PRIu64 ", \"masked\": %" PRIu64 ", \"in_prefix\": %"
+	    PRIu64 "}}\n", v->files, v->lines, v->full, v->masked,
+	    v->in_prefix);
 	if (fclose(fp) != 0)
 		fatal("receipt");
 	*len = blen;

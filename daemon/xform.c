@@ -198,7 +198,8 @@ match_end(void *arg, const char *line, size_t len, const struct spans *sp,
 		if (x->last == TIME_NONE || t > x->last)
 			x->last = t;
 	}
-	if (x->export == NULL || len == 0 || was_long)
+	/* The export is the person's own lines: full matches only. */
+	if (x->export == NULL || len == 0 || was_long || best != MC_FULL)
 		return 0;
 	return match_export(x, line, len, sp);
 }
