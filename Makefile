@@ -11,7 +11,7 @@ SYSCONFDIR	?= /etc
 MANDIR		?= $(PREFIX)/share/man
 UNITDIR		?= /lib/systemd/system
 
-PKGS		:= libevent libpcre2-8 zlib
+PKGS		:= libevent libpcre2-8 zlib nettle
 SANITIZE	?=
 ifeq ($(SANITIZE),)
 O		?= build

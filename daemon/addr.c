@@ -489,3 +489,112 @@ addr_mask(const char *s, size_t len, const struct addr_prefix *pfx,
 		*full = f;
 	return 0;
 }
+
+/* The 16-byte form of a: IPv4 as ::ffff:a.b.c.d, so the two spellings
+   of one IPv4 address are one value. */
+static void
+addr_bytes(const struct addr *a, uint8_t v[16])
+{
+	int i;
+
+	if (!a->v6) {
+		memset(v, 0, 10);
+		v[10] = v[11] = 0xff;
+		v[12] = (uint8_t)(a->v4 >> 24);
+		v[13] = (uint8_t)(a->v4 >> 16);
+		v[14] = (uint8_t)(a->v4 >> 8);
+		v[15] = (uint8_t)a->v4;
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		v[2 * i] = (uint8_t)(a->g[i] >> 8);
+		v[2 * i + 1] = (uint8_t)a->g[i];
+	}
+}
+
+int
+addr_value(const char *s, size_t len, uint8_t v[16])
+{
+	struct addr a;
+
+	if (len == 0 || (hexval(s[0]) == -1 && s[0] != ':' && s[0] != '[') ||
+	    parse_addr(s, s + len, &a) == -1)
+		return -1;
+	addr_bytes(&a, v);
+	return 0;
+}
+
+int
+addr_is_v4(const uint8_t v[16])
+{
+	static const uint8_t mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	return memcmp(v, mapped, sizeof(mapped)) == 0;
+}
+
+/* v with every bit past the first bits zeroed. */
+static void
+net_clear(uint8_t v[16], int bits)
+{
+	int i;
+
+	for (i = 0; i < 16; i++, bits -= 8) {
+		if (bits >= 8)
+			continue;
+		v[i] &= bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+int
+addr_net_parse(const char *s, struct addr_net *n)
+{
+	const char *slash = strchr(s, '/'), *errstr;
+	size_t len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	long long bits;
+	int v4;
+
+	memset(n, 0, sizeof(*n));
+	if (addr_value(s, len, n->v) == -1)
+		return -1;
+	n->bits = 128;
+	if (slash != NULL) {
+		/* 192.0.2.0/24 counts IPv4 bits; ::ffff:192.0.2.0/120 not */
+		v4 = memchr(s, ':', len) == NULL;
+		bits = strtonum(slash + 1, 0, v4 ? 32 : 128, &errstr);
+		if (errstr != NULL || slash[1] == '\0')
+			return -1;
+		n->bits = (int)bits + (v4 ? 96 : 0);
+	}
+	net_clear(n->v, n->bits);
+	return 0;
+}
+
+int
+addr_net_has(const struct addr_net *n, const uint8_t v[16])
+{
+	uint8_t c[16];
+
+	memcpy(c, v, 16);
+	net_clear(c, n->bits);
+	return memcmp(c, n->v, 16) == 0;
+}
+
+int
+addr_prefix_bits(const struct addr_prefix *pfx, const uint8_t v[16])
+{
+	int b;
+
+	if (addr_is_v4(v)) {
+		b = pfx->v4 < 0 ? 0 : pfx->v4 > 32 ? 32 : pfx->v4;
+		return 96 + b;
+	}
+	return pfx->v6 < 0 ? 0 : pfx->v6 > 128 ? 128 : pfx->v6;
+}
+
+void
+addr_net_clear(uint8_t v[16], int bits)
+{
+	net_clear(v, bits);
+}

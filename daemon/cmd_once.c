@@ -28,6 +28,7 @@
 struct once {
 	const struct cmd_opts *o;
 	struct config	*conf;
+	int		 state_dfd;	/* -1: a dry run */
 	struct catalog	 cat;
 	struct lc_out	 out;
 	char	       **fresh;		/* segments this run made, by path */
@@ -69,11 +70,27 @@ run_hook(const struct logset *set)
 	return -1;
 }
 
+/* Rotate f (identity st) to a segment named for stamp, a fresh one. */
+static int
+rotate_one(struct once *w, struct mfile *f, const struct stat *st,
+    int64_t stamp)
+{
+	char seg[NAME_MAX + 1];
+
+	if (lifecycle_rotate(f, st, stamp, seg, sizeof(seg), &w->out) == -1) {
+		w->failed++;
+		return -1;
+	}
+	f->refused = "rotated";
+	w->fresh = xreallocarray(w->fresh, w->nfresh + 1, sizeof(*w->fresh));
+	xasprintf(&w->fresh[w->nfresh++], "%s/%s", f->dir->path, seg);
+	return 0;
+}
+
 /* Rotate the live files of set s that are due; 1 when any was. */
 static int
 rotate_set(struct once *w, const struct logset *set)
 {
-	char seg[NAME_MAX + 1];
 	struct file_facts ff;
 	struct rewrite_stats rs;
 	struct stat st;
@@ -91,16 +108,8 @@ rotate_set(struct once *w, const struct logset *set)
 		    !lifecycle_rotation_due(set, &ff, (uint64_t)st.st_size,
 		    now, set->mask_early, &stamp))
 			continue;
-		if (lifecycle_rotate(f, &st, stamp, seg, sizeof(seg),
-		    &w->out) == -1) {
-			w->failed++;
-			continue;
-		}
-		f->refused = "rotated";
-		w->fresh = xreallocarray(w->fresh, w->nfresh + 1,
-		    sizeof(*w->fresh));
-		xasprintf(&w->fresh[w->nfresh++], "%s/%s", f->dir->path, seg);
-		n = 1;
+		if (rotate_one(w, f, &st, stamp) == 0)
+			n = 1;
 	}
 	return n;
 }
@@ -288,20 +297,159 @@ recreate_live(struct once *w)
 			lifecycle_recreate_live(w->cat.files[i]);
 }
 
+/* ---- erase requests ------------------------------------------------------ */
+
+static int
+in_scope(const struct request *r, const struct mfile *f)
+{
+	return f->refused == NULL && (r->set == NULL ||
+	    strcmp(r->set, f->set->name) == 0);
+}
+
+static int
+may_rotate(const struct logset *set)
+{
+	return set->reopen != REOPEN_NONE && set->rotate != ROTATE_OFF;
+}
+
+static size_t
+targets(struct once *w, const struct request *r, struct etarget **out)
+{
+	struct etarget *v;
+	struct mfile *f;
+	size_t i, n = 0;
+
+	v = xcalloc(w->cat.nfiles + 1, sizeof(*v));
+	for (i = 0; i < w->cat.nfiles; i++) {
+		f = w->cat.files[i];
+		if (!in_scope(r, f))
+			continue;
+		v[n].dfd = f->dir->fd;
+		v[n].name = f->name;
+		v[n].path = f->path;
+		v[n].format = f->set->format;
+		v[n].prefix = f->set->prefix;
+		v[n].live = f->live;
+		v[n].rotates = may_rotate(f->set);
+		v[n].busy = !f->live && !settled(f);
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+/* Rotate the live files that hold r's lines, where their set may. */
+static int
+rotate_holders(struct once *w, const struct etarget *v, size_t n)
+{
+	struct stat st;
+	struct mfile *f;
+	size_t i, j;
+	int any = 0, *hook;
+	const char *why;
+
+	hook = xcalloc(w->conf->nsets + 1, sizeof(*hook));
+	for (i = 0; i < n; i++) {
+		if (!v[i].live || v[i].held == 0)
+			continue;
+		for (j = 0; j < w->cat.nfiles; j++)
+			if (w->cat.files[j]->path == v[i].path)
+				break;
+		f = w->cat.files[j];
+		if (!may_rotate(f->set))
+			continue;
+		if (fsio_fstatat(f->dir->fd, f->name, &st) == -1 ||
+		    st.st_ino != f->st.st_ino || st.st_dev != f->st.st_dev) {
+			why = "it moved";
+			log_warnx("\"%s\": not rotated for an erase: %s",
+			    log_esc(f->path), why);
+			continue;
+		}
+		if (rotate_one(w, f, &st, w->o->now) == -1)
+			continue;
+		hook[f->set - w->conf->sets] = 1;
+		any = 1;
+	}
+	for (j = 0; j < w->conf->nsets; j++)
+		if (hook[j] && run_hook(&w->conf->sets[j]) == -1)
+			w->failed++;
+	free(hook);
+	if (!any)
+		return 0;
+	catalog_release(&w->cat);
+	if (catalog_discover(&w->cat, w->conf) == -1)
+		w->failed++;
+	wait_sealed(w);
+	return 1;
+}
+
+/* One request: erase, rotate what holds it live, erase again. */
+static int
+once_request(struct once *w, int rdfd, struct request *r)
+{
+	struct request_verify vf;
+	struct etarget *v;
+	char why[PATH_MAX + 128];
+	size_t n;
+	int failed, rc;
+
+	catalog_release(&w->cat);
+	if (catalog_discover(&w->cat, w->conf) == -1)
+		w->failed++;
+	n = targets(w, r, &v);
+	failed = erase_pass(r, v, n, w->o->now, NULL, &vf) == -1;
+	erase_count(r, v, n);
+	if (vf.full > 0 && rotate_holders(w, v, n)) {
+		free(v);
+		n = targets(w, r, &v);
+		failed = erase_pass(r, v, n, w->o->now, NULL, &vf) == -1;
+		erase_count(r, v, n);
+	}
+	rc = erase_finish(rdfd, r, v, n, failed, &vf, w->o->now, why,
+	    sizeof(why));
+	free(v);
+	return rc;
+}
+
+/* Every pending erase request, after the due actions. */
+static void
+once_requests(struct once *w)
+{
+	struct request **rq;
+	const char *why;
+	size_t i, n;
+	int rdfd;
+
+	if (w->state_dfd == -1)
+		return;
+	if ((rdfd = request_dir(w->state_dfd, &why)) == -1) {
+		log_warnx("requests: %s", why);
+		w->failed++;
+		return;
+	}
+	if (request_load_all(rdfd, &rq, &n) == -1)
+		w->failed++;
+	for (i = 0; i < n; i++) {
+		if (once_request(w, rdfd, rq[i]) == -1)
+			w->failed++;
+		request_free(rq[i]);
+	}
+	free(rq);
+	fsio_close(rdfd);
+}
+
 int
-cmd_once(const struct cmd_opts *o)
+once_run(const struct cmd_opts *o, struct config *conf, int state_dfd)
 {
 	struct once w;
 	size_t i;
 
 	memset(&w, 0, sizeof(w));
 	w.o = o;
+	w.conf = conf;
+	w.state_dfd = state_dfd;
 	w.out.print = 1;
 	w.out.dry_run = o->dry_run;
-	if ((w.conf = load_config(o->conf, 1)) == NULL)
-		return 1;
-	if (!o->dry_run)
-		(void)store_lock(w.conf, "once");
 	if (catalog_discover(&w.cat, w.conf) == -1)
 		w.failed++;
 	if (!o->dry_run) {
@@ -317,10 +465,26 @@ cmd_once(const struct cmd_opts *o)
 		if (w.cat.files[i]->refused == NULL &&
 		    once_file(&w, w.cat.files[i]) == -1)
 			w.failed++;
+	if (!o->dry_run)
+		once_requests(&w);
 	catalog_release(&w.cat);
-	config_free(w.conf);
 	for (i = 0; i < w.nfresh; i++)
 		free(w.fresh[i]);
 	free(w.fresh);
 	return w.failed ? 1 : 0;
+}
+
+int
+cmd_once(const struct cmd_opts *o)
+{
+	struct config *conf;
+	int dfd = -1, rc;
+
+	if ((conf = load_config(o->conf, 1)) == NULL)
+		return 1;
+	if (!o->dry_run)
+		dfd = store_lock(conf, "once");
+	rc = once_run(o, conf, dfd);
+	config_free(conf);
+	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #define LETHE_VERSION	"0.1.0"
 #ifndef LETHE_CONF
@@ -169,6 +170,27 @@ struct addr_prefix {
  */
 int		 addr_mask(const char *s, size_t len, const struct addr_prefix *,
 		    char *out, size_t outsz, size_t *outlen, int *full);
+/*
+ * The value of the address s[0..len) (any form addr_mask takes; port,
+ * zone and brackets dropped) as 16 bytes, IPv4 as ::ffff:a.b.c.d so
+ * that both spellings of one address are one value.  0, or -1.
+ */
+int		 addr_value(const char *s, size_t len, uint8_t v[16]);
+int		 addr_is_v4(const uint8_t v[16]);
+
+/* A network of the 16-byte form: v with bits past `bits` zero. */
+struct addr_net {
+	uint8_t		 v[16];
+	int		 bits;		/* 0..128; IPv4 /N is 96 + N */
+};
+
+/* "ADDR" (a /128, or /32 for IPv4) or "ADDR/N"; 0, or -1. */
+int		 addr_net_parse(const char *, struct addr_net *);
+int		 addr_net_has(const struct addr_net *, const uint8_t v[16]);
+/* The bits a set keeps of v (its prefix, in the 16-byte form). */
+int		 addr_prefix_bits(const struct addr_prefix *,
+		    const uint8_t v[16]);
+void		 addr_net_clear(uint8_t v[16], int bits);
 
 /* field.c: the addresses in a field's value, and in free text (pure) */
 #define FIELDS_MAX	32	/* address fields of a format, a bit each */
@@ -655,6 +677,114 @@ int		 fsio_create_like(int dfd, const char *name,
 int		 fsio_lock(int state_dfd, const char *cmd, char *holder,
 		    size_t hsz);
 
+/* requests.c: the people's requests, kept in state_dir */
+#define REQUEST_KEY_LEN	32
+#define REQUEST_HASH_LEN 16		/* hex digits of a request's name */
+
+struct request_file {
+	char		*path;
+	uint64_t	 lines;		/* erased in it */
+};
+
+struct request {
+	char		 id[40];	/* 20261203T174500Z-1a2b3c4d */
+	int64_t		 time;		/* made: lines before it are erased */
+	char		 hash[REQUEST_HASH_LEN + 1];
+	char		*reason;
+	char		*set;		/* NULL: every set */
+	struct addr_net	*nets;
+	size_t		 nnets;
+	struct request_file *files;
+	size_t		 nfiles;
+};
+
+/* What a find after an erase saw. */
+struct request_verify {
+	size_t		 files;
+	uint64_t	 lines;
+	uint64_t	 full;
+	uint64_t	 in_prefix;
+};
+
+/* The key of request hashes (state_dir/request.key, made at first use). */
+int		 request_key(int state_dfd, uint8_t key[REQUEST_KEY_LEN],
+		    const char **why);
+/* The keyed hash that names a request (nets sorted in place). */
+void		 request_hash(const uint8_t key[REQUEST_KEY_LEN],
+		    struct addr_net *, size_t, char out[REQUEST_HASH_LEN + 1]);
+/* Arguments ADDR or ADDR/BITS into nets; -1 (said, not echoed). */
+int		 request_args(char **args, size_t nargs, struct addr_net **,
+		    size_t *);
+/* state_dir/requests, made when missing: its fd, or -1 and *why. */
+int		 request_dir(int state_dfd, const char **why);
+struct request	*request_new(const char *reason, const char *set,
+		    struct addr_net *, size_t, const char *hash, int64_t now);
+void		 request_free(struct request *);
+void		 request_add_lines(struct request *, const char *path,
+		    uint64_t lines);
+int		 request_save(int rdfd, const struct request *);
+/* Every pending request of the directory; -1 when one is unreadable
+   (said and left; the others are loaded all the same). */
+int		 request_load_all(int rdfd, struct request ***, size_t *);
+/* The receipt's JSON (malloc'd). */
+char		*request_receipt(const struct request *, const char *status,
+		    const char *pending, int blocked,
+		    const struct request_verify *, int64_t finished,
+		    size_t *len);
+/* A JSON string of s, quoted and escaped. */
+void		 json_str(FILE *, const char *);
+/* "2026-11-29T04:00:00Z", or "null" for TIME_NONE. */
+const char	*iso_time(int64_t, char *buf, size_t sz);
+
+/* erase.c: one erase request over a list of files */
+struct etarget {
+	int		 dfd;		/* not owned */
+	const char	*name;
+	const char	*path;
+	struct format	*format;
+	struct addr_prefix prefix;
+	int		 live;		/* a server writes to it: read only */
+	int		 rotates;	/* ... and lethe may rotate it */
+	int		 busy;		/* a writer may still append: ditto */
+	/* what the pass did */
+	uint64_t	 erased;	/* lines rewritten */
+	uint64_t	 held;		/* full lines of the request left */
+	const char	*why;		/* a failure */
+	int		 retry;		/* ... that a later pass may not meet */
+};
+
+/*
+ * Mask the request's full addresses in every target that holds any and
+ * may be rewritten, then search them all again (vf).  Returns 0, or -1
+ * when a file could not be searched or rewritten (its why).
+ */
+int		 erase_pass(const struct request *, struct etarget *, size_t,
+		    int64_t now, const volatile int *cancel,
+		    struct request_verify *vf);
+/* The lines a pass erased join r's files. */
+void		 erase_count(struct request *, const struct etarget *, size_t);
+/*
+ * After a pass: done (vf says nothing
+ * is left): the receipt ID.json replaces the request file, 0.  Else the
+ * request is saved with its progress and ID.pending.json says why
+ * (also in why), 1.  -1: the receipt could not be written.
+ */
+int		 erase_finish(int rdfd, struct request *, const struct etarget *,
+		    size_t, int failed, const struct request_verify *,
+		    int64_t now, char *why, size_t whysz);
+
+/* digest.c: SHA-256 and HMAC-SHA256 (nettle) */
+#define DIGEST_HEX	65		/* 64 hex digits and a NUL */
+
+struct digest;
+struct digest	*digest_new(void);
+void		 digest_update(struct digest *, const void *, size_t);
+/* The digest in hex; d is spent (free it). */
+void		 digest_hex(struct digest *, char out[DIGEST_HEX]);
+void		 digest_free(struct digest *);
+void		 digest_hmac_hex(const uint8_t *key, size_t klen,
+		    const void *msg, size_t n, char out[DIGEST_HEX]);
+
 /* xform.c: what is done to the addresses of a line (pure) */
 struct xform_ops {
 	const char	*name;
@@ -669,6 +799,14 @@ struct xform_ops {
 	int		(*addr)(void *arg, const char *line, const struct span *,
 			    const char *masked, char *out, size_t *outlen,
 			    int *full);
+	/*
+	 * After every line (rewritten or not; NULL: not wanted): the line
+	 * as read, its spans (masked forms in sp->text), its time.  more:
+	 * a window of a long line, whose next part follows.  -1 stops the
+	 * pass (with errno).
+	 */
+	int		(*end)(void *arg, const char *line, size_t len,
+			    const struct spans *, int64_t t, int more);
 };
 
 struct xform {
@@ -682,6 +820,45 @@ struct xform_truncate {
 };
 
 extern const struct xform_ops xform_truncate_ops;
+
+/* find and erase: the addresses of one request, and what a pass saw. */
+struct xform_match {
+	const struct addr_net *nets;
+	size_t		 nnets;
+	struct addr_prefix prefix;	/* the set's: what masked means */
+	int64_t		 since;		/* find: lines outside [since, */
+	int64_t		 until;		/* until] are passed over */
+	/* find: a matched line for the export (other addresses masked) */
+	int		(*export)(void *arg, const char *line, size_t len);
+	void		*export_arg;
+
+	uint64_t	 lines;		/* find: lines matched, */
+	uint64_t	 full;		/* ... holding the address full */
+	uint64_t	 masked;	/* ... masked inside the query */
+	uint64_t	 in_prefix;	/* masked, in a prefix that holds it */
+	uint64_t	 long_lines;	/* matched, too long to export */
+	int64_t		 first;		/* times of the matched lines */
+	int64_t		 last;
+	uint64_t	 changed;	/* erase: lines rewritten */
+
+	int		 line_changed;
+	int		 in_long;
+	int		 long_class;
+	char		*buf;
+	size_t		 cap;
+};
+
+void		 xform_match_init(struct xform_match *,
+		    const struct addr_net *, size_t,
+		    const struct addr_prefix *);
+void		 xform_match_release(struct xform_match *);
+/* 0: no match; 1: in a masked prefix holding a net; 2: masked inside
+   a net; 3: full inside a net. */
+int		 xform_match_class(const struct xform_match *, const char *line,
+		    const struct span *);
+
+extern const struct xform_ops xform_find_ops;	/* arg: xform_match */
+extern const struct xform_ops xform_erase_ops;	/* arg: xform_match */
 
 /* sink.c: where rewritten bytes go */
 struct sink;
@@ -704,6 +881,9 @@ struct source	*source_new(int fd, int detect);
 ssize_t		 source_next(struct source *, const char **buf);
 int		 source_gzip(const struct source *);
 uint64_t	 source_raw(const struct source *);	/* bytes read */
+/* Every byte read from the descriptor, as stored, also to fn. */
+void		 source_tap(struct source *, void (*fn)(void *, const void *,
+		    size_t), void *arg);
 const char	*source_error(const struct source *);
 void		 source_free(struct source *);
 
@@ -786,6 +966,10 @@ struct rewrite_opts {
 	int		 compress;	/* write gzip (else as the input) */
 	const volatile int *cancel;	/* when it becomes non-zero, stop,
 					   remove the temp file, fail */
+	const struct xform *xform;	/* instead of truncation at
+					   mask_before (find, erase) */
+	void		(*tap)(void *, const void *, size_t);
+	void		*tap_arg;	/* the bytes as stored, to tap */
 };
 
 struct rewrite_stats {
@@ -1030,6 +1214,13 @@ int		 store_decode(const char *, size_t, struct srecord **, size_t *,
 		    const char **errstr);
 void		 store_records_free(struct srecord *, size_t);
 int		 store_save(int dfd, const struct srecord *, size_t);
+/* dfd/name (mode 0600) holds buf, whole, or is as it was: temp file,
+   fsync, rename, fsync of the directory. */
+int		 store_write(int dfd, const char *name, const void *buf,
+		    size_t len);
+/* Open (creating it, 0700) the config's state_dir: its fd, or -1 and
+   *why. */
+int		 store_open(const struct config *, const char **why);
 int		 store_load(int dfd, struct srecord **, size_t *,
 		    const char **errstr);
 /*
@@ -1105,6 +1296,10 @@ struct config	*load_config(const char *path, int plain);
 enum cmd_flags {
 	CMD_DRY_RUN	= 1 << 0,
 	CMD_MASK_OPTS	= 1 << 1,
+	CMD_ARGS	= 1 << 2,	/* ADDR|CIDR... */
+	CMD_FIND_OPTS	= 1 << 3,
+	CMD_ERASE_OPTS	= 1 << 4,
+	CMD_SET_OPT	= 1 << 5,
 };
 
 struct cmd_opts {
@@ -1124,12 +1319,28 @@ struct cmd_opts {
 	const char	*timezone;
 	int		 mask_hostnames;
 	const char	*output;
+	int64_t		 since;		/* find: TIME_NONE when not given */
+	int64_t		 until;
+	const char	*set;
+	int		 json;
+	const char	*export;
+	const char	*reason;	/* erase */
+	const char	*receipt;
+	int64_t		 wait;		/* seconds */
+	char	       **args;
+	size_t		 nargs;
 };
 
 int		 cmd_check(const struct cmd_opts *);
 int		 cmd_once(const struct cmd_opts *);
+/* Every action due now and every pending erase request, with the lock
+   held (state_dfd; -1: a dry run).  0, or 1 when something failed. */
+int		 once_run(const struct cmd_opts *, struct config *,
+		    int state_dfd);
 int		 cmd_audit(const struct cmd_opts *);
 int		 cmd_mask(const struct cmd_opts *);
+int		 cmd_find(const struct cmd_opts *);
+int		 cmd_erase(const struct cmd_opts *);
 
 /* daemon.c: lethe run */
 struct event;

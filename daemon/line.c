@@ -325,6 +325,20 @@ write_spans(struct line_engine *e, const char *line, size_t len,
 	return emit(e, line + pos, len - pos);
 }
 
+/* The transform's look at a line it has seen (find, erase's count). */
+static int
+ended(struct line_engine *e, const char *line, size_t len,
+    const struct spans *sp, int64_t t, int more)
+{
+	const struct xform *x = e->o.xform;
+
+	if (x == NULL || x->ops->end == NULL ||
+	    x->ops->end(x->arg, line, len, sp, t, more) == 0)
+		return 0;
+	e->err = "stopped by the transform";
+	return -1;
+}
+
 static int
 rewrites(const struct line_engine *e, int64_t t)
 {
@@ -361,6 +375,7 @@ one(struct line_engine *e, const char *line, size_t len, int nl)
 	sp = merge(e);
 	rw = rewrites(e, t);
 	if (write_spans(e, line, len, sp, rw, t) == -1 ||
+	    ended(e, line, len, sp, t, 0) == -1 ||
 	    (nl && emit(e, "\n", 1) == -1))
 		return -1;
 	return 0;
@@ -393,7 +408,8 @@ window(struct line_engine *e, int last)
 	for (i = 0; i < sp->n; i++)
 		sp->v[i].off -= 2;
 	if (write_spans(e, e->win + 2, cut - 2, sp, e->long_rw,
-	    e->long_time) == -1)
+	    e->long_time) == -1 ||
+	    ended(e, e->win + 2, cut - 2, sp, e->long_time, !last) == -1)
 		return -1;
 	e->win[0] = e->win[cut - 2];
 	e->win[1] = e->win[cut - 1];

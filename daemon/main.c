@@ -26,6 +26,14 @@ enum {
 	OPT_TIME_FORMAT,
 	OPT_TIMEZONE,
 	OPT_MASK_HOSTNAMES,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_SET,
+	OPT_JSON,
+	OPT_EXPORT,
+	OPT_REASON,
+	OPT_RECEIPT,
+	OPT_WAIT,
 };
 
 static const struct option longopts[] = {
@@ -46,6 +54,14 @@ static const struct option longopts[] = {
 	{ "time-format", required_argument, NULL, OPT_TIME_FORMAT },
 	{ "timezone",	 required_argument, NULL, OPT_TIMEZONE },
 	{ "mask-hostnames", no_argument,    NULL, OPT_MASK_HOSTNAMES },
+	{ "since",	 required_argument, NULL, OPT_SINCE },
+	{ "until",	 required_argument, NULL, OPT_UNTIL },
+	{ "set",	 required_argument, NULL, OPT_SET },
+	{ "json",	 no_argument,	    NULL, OPT_JSON },
+	{ "export",	 required_argument, NULL, OPT_EXPORT },
+	{ "reason",	 required_argument, NULL, OPT_REASON },
+	{ "receipt",	 required_argument, NULL, OPT_RECEIPT },
+	{ "wait",	 required_argument, NULL, OPT_WAIT },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -61,6 +77,8 @@ static const struct cmd {
 	{ "audit", cmd_audit, 0 },
 	{ "mask", cmd_mask, CMD_MASK_OPTS },
 	{ "run", cmd_run, 0 },
+	{ "find", cmd_find, CMD_ARGS | CMD_FIND_OPTS | CMD_SET_OPT },
+	{ "erase", cmd_erase, CMD_ARGS | CMD_ERASE_OPTS | CMD_SET_OPT },
 };
 
 static void NORETURN
@@ -72,6 +90,12 @@ usage(int status)
 	    "  check               validate the config; errors as file:line\n"
 	    "  once [--dry-run]    do every action due now, then exit\n"
 	    "  audit               list full addresses past the window\n"
+	    "  find [--since TIME] [--until TIME] [--set NAME] [--json]\n"
+	    "       [--export FILE] ADDR|CIDR...\n"
+	    "                      one person's lines in every managed file\n"
+	    "  erase [--reason TEXT] [--receipt FILE] [--set NAME]\n"
+	    "       [--wait DURATION] ADDR|CIDR...\n"
+	    "                      mask one person's addresses everywhere now\n"
 	    "  mask [--format F | --log-format STR] [--addresses LIST]\n"
 	    "       [--regex RE] [--time-key K] [--time-format F]\n"
 	    "       [--timezone Z] [--ipv4-prefix N] [--ipv6-prefix N]\n"
@@ -137,6 +161,17 @@ parse_opt(int ch, struct cmd_opts *o)
 	case OPT_TIME_FORMAT: o->time_format = optarg; return CMD_MASK_OPTS;
 	case OPT_TIMEZONE: o->timezone = optarg; return CMD_MASK_OPTS;
 	case OPT_MASK_HOSTNAMES: o->mask_hostnames = 1; return CMD_MASK_OPTS;
+	case OPT_SINCE: o->since = parse_now(optarg); return CMD_FIND_OPTS;
+	case OPT_UNTIL: o->until = parse_now(optarg); return CMD_FIND_OPTS;
+	case OPT_JSON: o->json = 1; return CMD_FIND_OPTS;
+	case OPT_EXPORT: o->export = optarg; return CMD_FIND_OPTS;
+	case OPT_SET: o->set = optarg; return CMD_SET_OPT;
+	case OPT_REASON: o->reason = optarg; return CMD_ERASE_OPTS;
+	case OPT_RECEIPT: o->receipt = optarg; return CMD_ERASE_OPTS;
+	case OPT_WAIT:
+		if (config_parse_duration(optarg, &o->wait) == -1)
+			fatalx("--wait \"%s\": not a duration", log_esc(optarg));
+		return CMD_ERASE_OPTS;
 	default: return -1;
 	}
 }
@@ -154,12 +189,14 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 	o->v4_prefix = 16;
 	o->v6_prefix = 32;
 	o->format = "combined";
+	o->since = o->until = TIME_NONE;
+	o->wait = 300;
 	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		if ((r = parse_opt(ch, o)) == -1)
 			usage(1);
 		used |= r;
 	}
-	if (optind != argc - 1)
+	if (optind >= argc)
 		usage(1);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[optind], cmds[i].name) == 0)
@@ -168,8 +205,20 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 		log_warnx("unknown command \"%s\"", log_esc(argv[optind]));
 		usage(1);
 	}
+	/* getopt moved every option first: the command's arguments follow. */
+	o->args = argv + optind + 1;
+	o->nargs = (size_t)(argc - optind - 1);
+	if ((c->opts & CMD_ARGS) ? o->nargs == 0 : o->nargs != 0) {
+		if (c->opts & CMD_ARGS)
+			log_warnx("%s needs at least one address or network",
+			    c->name);
+		usage(1);
+	}
 	if ((used & CMD_DRY_RUN) && !(c->opts & CMD_DRY_RUN))
 		fatalx("--dry-run applies to once only");
+	if ((used & ~c->opts & (CMD_FIND_OPTS | CMD_ERASE_OPTS | CMD_SET_OPT |
+	    CMD_MASK_OPTS)) != 0)
+		fatalx("an option given does not apply to %s", c->name);
 	return c;
 }
 

@@ -121,7 +121,9 @@ rewrite_scan(int fd, const struct rewrite_opts *opts,
 	int rc;
 
 	memset(rs, 0, sizeof(*rs));
-	rc = pass(src, opts, NULL, &out, rs, errstr);
+	if (opts->tap != NULL)
+		source_tap(src, opts->tap, opts->tap_arg);
+	rc = pass(src, opts, opts->xform, &out, rs, errstr);
 	source_free(src);
 	return rc;
 }
@@ -184,8 +186,10 @@ rw_copy(int fd, int tmpfd, const struct rewrite_opts *opts,
 	int rc;
 
 	memset(rs, 0, sizeof(*rs));
-	rc = pass(src, opts, opts->mask_before != TIME_NONE ? &xf : NULL, &out,
-	    rs, errstr);
+	if (opts->tap != NULL)
+		source_tap(src, opts->tap, opts->tap_arg);
+	rc = pass(src, opts, opts->xform != NULL ? opts->xform :
+	    opts->mask_before != TIME_NONE ? &xf : NULL, &out, rs, errstr);
 	source_free(src);
 	return rc;
 }

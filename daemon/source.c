@@ -27,6 +27,8 @@ struct source {
 	unsigned char	*in;
 	size_t		 inlen;		/* plain: bytes of the first read */
 	uint64_t	 raw;		/* bytes read from fd */
+	void		(*tap)(void *, const void *, size_t);
+	void		*tap_arg;
 	z_stream	 z;
 	int		 z_live;
 	int		 member_end;	/* inflate finished a gzip member */
@@ -91,6 +93,14 @@ source_error(const struct source *s)
 	return s->err != NULL ? s->err : "read failed";
 }
 
+void
+source_tap(struct source *s, void (*fn)(void *, const void *, size_t),
+    void *arg)
+{
+	s->tap = fn;
+	s->tap_arg = arg;
+}
+
 /* read(), waiting when fd is non-blocking and empty. */
 static ssize_t
 rd(struct source *s, void *buf, size_t len)
@@ -101,6 +111,8 @@ rd(struct source *s, void *buf, size_t len)
 	for (;;) {
 		if ((n = fsio_read(s->fd, buf, len)) != -1) {
 			s->raw += (uint64_t)n;
+			if (s->tap != NULL && n > 0)
+				s->tap(s->tap_arg, buf, (size_t)n);
 			return n;
 		}
 		if (errno != EAGAIN)

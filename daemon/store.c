@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,32 +319,39 @@ store_decode(const char *buf, size_t len, struct srecord **out, size_t *nout,
 
 /* Write the catalog to STATE_DIR/catalog atomically. */
 int
-store_save(int dfd, const struct srecord *r, size_t n)
+store_write(int dfd, const char *name, const void *buf, size_t len)
 {
 	struct stat st;
-	char tmp[64], *buf;
-	size_t len;
+	char tmp[NAME_MAX + 1];
 	int fd;
 
-	store_encode(r, n, &buf, &len);
-	if ((fd = fsio_tmp_create(dfd, STATE_NAME, tmp, sizeof(tmp))) == -1) {
-		free(buf);
+	if ((fd = fsio_tmp_create(dfd, name, tmp, sizeof(tmp))) == -1)
 		return -1;
-	}
 	if (fsio_write_all(fd, buf, len) == -1) {
-		free(buf);
 		fsio_close(fd);
 		fsio_unlinkat(dfd, tmp);
 		return -1;
 	}
-	free(buf);
 	memset(&st, 0, sizeof(st));
 	st.st_uid = geteuid();
 	st.st_gid = getegid();
 	st.st_mode = S_IFREG | 0600;
 	clock_gettime(CLOCK_REALTIME, &st.st_mtim);
 	st.st_atim = st.st_mtim;
-	return fsio_replace(dfd, fd, tmp, STATE_NAME, 0, &st);
+	return fsio_replace(dfd, fd, tmp, name, 0, &st);
+}
+
+int
+store_save(int dfd, const struct srecord *r, size_t n)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	store_encode(r, n, &buf, &len);
+	rc = store_write(dfd, STATE_NAME, buf, len);
+	free(buf);
+	return rc;
 }
 
 /*
@@ -384,15 +392,26 @@ store_load(int dfd, struct srecord **r, size_t *n, const char **errstr)
  * which; fatal on other errors.  Returns the directory's descriptor.
  */
 int
+store_open(const struct config *conf, const char **why)
+{
+	static _Thread_local char buf[160];
+
+	if (fsio_mkdir(conf->state_dir, 0700) == -1 && errno != EEXIST) {
+		(void)snprintf(buf, sizeof(buf), "create: %s", strerror(errno));
+		*why = buf;
+		return -1;
+	}
+	return fsio_opendir(conf->state_dir, why);
+}
+
+int
 store_lock(const struct config *conf, const char *cmd)
 {
 	char holder[128];
 	const char *why;
 	int dfd;
 
-	if (fsio_mkdir(conf->state_dir, 0700) == -1 && errno != EEXIST)
-		fatal("create state_dir \"%s\"", log_esc(conf->state_dir));
-	if ((dfd = fsio_opendir(conf->state_dir, &why)) == -1)
+	if ((dfd = store_open(conf, &why)) == -1)
 		fatalx("state_dir \"%s\": %s", log_esc(conf->state_dir), why);
 	switch (fsio_lock(dfd, cmd, holder, sizeof(holder))) {
 	case 0:

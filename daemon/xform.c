@@ -7,6 +7,7 @@
  * replaced by its truncation at the set's prefixes (which the format
  * computed with the span); later lines are left as they are.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lethe.h"
@@ -31,5 +32,211 @@ truncate_addr(void *arg UNUSED, const char *line UNUSED,
 }
 
 const struct xform_ops xform_truncate_ops = {
-	"truncate", truncate_line, truncate_addr,
+	"truncate", truncate_line, truncate_addr, NULL,
 };
+
+/*
+ * find and erase: the addresses of one request (nets), compared as
+ * values.  A full address matches when a net holds it.  A masked one
+ * (no host bits past the set's prefix) matches only when the whole
+ * prefix it stands for lies in a net (a query as wide as the prefix or
+ * wider); when instead its prefix holds a queried address, the line may
+ * be that person's but can no longer be told from its neighbours': it
+ * is counted apart (in_prefix), never as a match.
+ */
+enum {
+	MC_NONE,
+	MC_PREFIX,		/* masked, in a prefix holding a net */
+	MC_MASKED,		/* masked, inside a net */
+	MC_FULL,		/* full, inside a net */
+};
+
+int
+xform_match_class(const struct xform_match *x, const char *line,
+    const struct span *s)
+{
+	uint8_t v[16], t[16];
+	size_t i;
+	int pb, best = MC_NONE;
+
+	if (addr_value(line + s->off, s->len, v) == -1)
+		return MC_NONE;
+	pb = addr_prefix_bits(&x->prefix, v);
+	for (i = 0; i < x->nnets; i++) {
+		if (s->flags & SPAN_FULL) {
+			if (addr_net_has(&x->nets[i], v))
+				return MC_FULL;
+			continue;
+		}
+		if (x->nets[i].bits <= pb) {
+			if (addr_net_has(&x->nets[i], v))
+				best = MC_MASKED;
+			continue;
+		}
+		memcpy(t, x->nets[i].v, 16);
+		addr_net_clear(t, pb);
+		if (best < MC_PREFIX && memcmp(t, v, 16) == 0)
+			best = MC_PREFIX;
+	}
+	return best;
+}
+
+static int
+match_line(void *arg UNUSED, int64_t t UNUSED)
+{
+	return 0;		/* find rewrites nothing */
+}
+
+static int
+match_addr(void *arg UNUSED, const char *line UNUSED,
+    const struct span *sp UNUSED, const char *masked UNUSED,
+    char *out UNUSED, size_t *outlen UNUSED, int *full UNUSED)
+{
+	return -1;
+}
+
+static int
+in_range(const struct xform_match *x, int64_t t)
+{
+	if (x->since != TIME_NONE && (t == TIME_NONE || t < x->since))
+		return 0;
+	if (x->until != TIME_NONE && (t == TIME_NONE || t > x->until))
+		return 0;
+	return 1;
+}
+
+/* The line for an export: every other address masked, the request's
+   own kept as written. */
+static int
+match_export(struct xform_match *x, const char *line, size_t len,
+    const struct spans *sp)
+{
+	const struct span *s;
+	size_t i, pos = 0, n = 0, need;
+
+	need = len + sp->n * ADDR_OUT_MAX + 1;
+	if (need > x->cap) {
+		x->buf = xreallocarray(x->buf, need, 1);
+		x->cap = need;
+	}
+	for (i = 0; i < sp->n; i++) {
+		s = &sp->v[i];
+		if (s->off < pos || s->off + s->len > len ||
+		    xform_match_class(x, line, s) >= MC_MASKED)
+			continue;
+		memcpy(x->buf + n, line + pos, s->off - pos);
+		n += s->off - pos;
+		memcpy(x->buf + n, sp->text + s->moff, s->mlen);
+		n += s->mlen;
+		pos = s->off + s->len;
+	}
+	memcpy(x->buf + n, line + pos, len - pos);
+	n += len - pos;
+	x->buf[n++] = '\n';
+	return x->export(x->export_arg, x->buf, n);
+}
+
+static int
+match_end(void *arg, const char *line, size_t len, const struct spans *sp,
+    int64_t t, int more)
+{
+	struct xform_match *x = arg;
+	size_t i;
+	int c, best = x->long_class, was_long = more || x->in_long;
+
+	for (i = 0; i < sp->n && best < MC_FULL; i++)
+		if ((c = xform_match_class(x, line, &sp->v[i])) > best)
+			best = c;
+	if (was_long) {
+		/* a long line: one verdict at its end, never exported */
+		x->in_long = more;
+		x->long_class = more ? best : MC_NONE;
+		if (more)
+			return 0;
+		if (best >= MC_MASKED)
+			x->long_lines++;
+	}
+	if (best == MC_NONE || !in_range(x, t))
+		return 0;
+	if (best == MC_PREFIX) {
+		x->in_prefix++;
+		return 0;
+	}
+	x->lines++;
+	if (best == MC_FULL)
+		x->full++;
+	else
+		x->masked++;
+	if (t != TIME_NONE) {
+		if (x->first == TIME_NONE || t < x->first)
+			x->first = t;
+		if (x->last == TIME_NONE || t > x->last)
+			x->last = t;
+	}
+	if (x->export == NULL || len == 0 || was_long)
+		return 0;
+	return match_export(x, line, len, sp);
+}
+
+const struct xform_ops xform_find_ops = {
+	"find", match_line, match_addr, match_end,
+};
+
+static int
+erase_line(void *arg UNUSED, int64_t t UNUSED)
+{
+	return 1;
+}
+
+static int
+erase_addr(void *arg, const char *line, const struct span *sp,
+    const char *masked, char *out, size_t *outlen, int *full)
+{
+	struct xform_match *x = arg;
+
+	if (!(sp->flags & SPAN_FULL) ||
+	    xform_match_class(x, line, sp) != MC_FULL)
+		return -1;
+	memcpy(out, masked, sp->mlen);
+	*outlen = sp->mlen;
+	*full = 0;
+	x->line_changed = 1;
+	return 0;
+}
+
+static int
+erase_end(void *arg, const char *line UNUSED, size_t len UNUSED,
+    const struct spans *sp UNUSED, int64_t t UNUSED, int more)
+{
+	struct xform_match *x = arg;
+
+	if (!more && x->line_changed) {
+		x->changed++;
+		x->line_changed = 0;
+	}
+	return 0;
+}
+
+const struct xform_ops xform_erase_ops = {
+	"erase", erase_line, erase_addr, erase_end,
+};
+
+void
+xform_match_init(struct xform_match *x, const struct addr_net *nets,
+    size_t nnets, const struct addr_prefix *prefix)
+{
+	memset(x, 0, sizeof(*x));
+	x->nets = nets;
+	x->nnets = nnets;
+	x->prefix = *prefix;
+	x->since = x->until = TIME_NONE;
+	x->first = x->last = TIME_NONE;
+}
+
+void
+xform_match_release(struct xform_match *x)
+{
+	free(x->buf);
+	x->buf = NULL;
+	x->cap = 0;
+}

@@ -318,6 +318,56 @@ test_clamp(void)
 	    0);
 }
 
+/* Values: every spelling of one address is one value; networks hold. */
+static void
+test_value(void)
+{
+	static const char *same4[] = {
+		"192.0.2.7", "192.0.2.7:5678", "::ffff:192.0.2.7",
+		"[::ffff:192.0.2.7]:443", "::FFFF:c000:0207", "192.000.002.007",
+	};
+	static const char *same6[] = {
+		"2001:db8::1", "2001:0DB8:0000::0001", "[2001:db8::1]:443",
+		"2001:db8:0:0:0:0:0:1", "2001:db8::1%eth0", "[2001:db8::1]",
+	};
+	uint8_t a[16], b[16];
+	struct addr_net n;
+	size_t i;
+
+	T_EQ_INT(addr_value(same4[0], strlen(same4[0]), a), 0);
+	T_ASSERT(addr_is_v4(a));
+	for (i = 1; i < sizeof(same4) / sizeof(same4[0]); i++) {
+		T_EQ_INT(addr_value(same4[i], strlen(same4[i]), b), 0);
+		T_ASSERT(memcmp(a, b, 16) == 0);
+	}
+	T_EQ_INT(addr_value(same6[0], strlen(same6[0]), a), 0);
+	T_ASSERT(!addr_is_v4(a));
+	for (i = 1; i < sizeof(same6) / sizeof(same6[0]); i++) {
+		T_EQ_INT(addr_value(same6[i], strlen(same6[i]), b), 0);
+		T_ASSERT(memcmp(a, b, 16) == 0);
+	}
+	T_EQ_INT(addr_value("192.0.2.70", 10, b), 0);
+	T_EQ_INT(addr_net_parse("192.0.2.7", &n), 0);
+	T_EQ_INT(n.bits, 128);
+	T_ASSERT(!addr_net_has(&n, b));
+	T_EQ_INT(addr_net_parse("192.0.2.0/24", &n), 0);
+	T_EQ_INT(n.bits, 120);
+	T_ASSERT(addr_net_has(&n, b));
+	T_EQ_INT(addr_net_parse("::ffff:192.0.2.0/120", &n), 0);
+	T_ASSERT(addr_net_has(&n, b));
+	T_EQ_INT(addr_net_parse("2001:db8:1::/48", &n), 0);
+	T_EQ_INT(addr_value("2001:db8:1:ffff::9", 18, b), 0);
+	T_ASSERT(addr_net_has(&n, b));
+	T_EQ_INT(addr_value("2001:db8:2::9", 13, b), 0);
+	T_ASSERT(!addr_net_has(&n, b));
+	T_EQ_INT(addr_net_parse("192.0.2.0/33", &n), -1);
+	T_EQ_INT(addr_net_parse("2001:db8::/129", &n), -1);
+	T_EQ_INT(addr_net_parse("192.0.2.0/", &n), -1);
+	T_EQ_INT(addr_net_parse("example.com", &n), -1);
+	T_EQ_INT(addr_value("-", 1, b), -1);
+	T_EQ_INT(addr_value("Chrome/120.0.0.0", 16, b), -1);
+}
+
 /* --filter: "INPUT\tV4\tV6" in, "OUTPUT\tFULL" or "-1" out. */
 static int
 filter(void)
@@ -355,6 +405,7 @@ static const struct t_case tests[] = {
 	{ "untouched", test_untouched },
 	{ "longest", test_longest },
 	{ "clamp", test_clamp },
+	{ "value", test_value },
 	{ NULL, NULL }
 };
 
