@@ -892,6 +892,7 @@ class Builder:
         plan.insert(0, None)
         ts = times(r, a, b, len(plan))
         lines = []
+        prev = None
         for kind, t in zip(plan, ts):
             lid = self.next_lid()
             if kind is None:
@@ -899,15 +900,17 @@ class Builder:
                 kind = "background"
             else:
                 parts, und = table[kind](lid, t, r)
+                if not und:
+                    # a line not understood takes the time of the line
+                    # before; one that carries a time of its own (a bad
+                    # address field) carries that one, so that it does
+                    # not matter whether lethe believes it
+                    t = prev
+                    parts, und = table[kind](lid, t, r)
             g = GLine(parts, t, und, kind, lid)
+            g.masked_copy = t < mask_before
             lines.append(g)
-        # not understood lines inherit the time of the line before
-        prev = None
-        for g in lines:
-            if not g.understood:
-                g.t = prev
-            prev = g.t
-            g.masked_copy = g.t < mask_before
+            prev = t
         return GFile(name, sname, fmt, p4, p6, lines, gz=gz, live=live)
 
 
