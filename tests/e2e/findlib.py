@@ -20,6 +20,7 @@ computed by the reader from the bytes on disk.
 """
 
 import calendar
+import functools
 import gzip
 import hashlib
 import ipaddress
@@ -99,6 +100,7 @@ TOK_RE = re.compile(r"\[(?P<b>[^\]]+)\](?::(?P<bp>\d+))?|"
                     r"(?P<v6>[0-9A-Fa-f:.]+)(?:%(?P<z>[A-Za-z0-9_.-]+))?")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_tok(tok):
     """A token of an address field: (value, masker) or None.  Forms:
     ADDR, IPv4:PORT, [ADDR], [ADDR]:PORT, IPv6%ZONE, [IPv6%ZONE]:PORT.
@@ -157,7 +159,8 @@ def prefix_of(v, p4, p6):
 
 def is_masked(v, p4, p6):
     """No host bits past the set's prefix: a truncated address."""
-    return int(v) == int(prefix_of(v, p4, p6).network_address)
+    host = (32 - p4) if v.version == 4 else (128 - p6)
+    return int(v) & ((1 << host) - 1) == 0
 
 
 def parse_query(q):
@@ -232,6 +235,7 @@ FMT_LOG_FORMAT = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def clf_time(s):
     return L.parse_clf_time(b"[" + s.encode() + b"]")
 
