@@ -127,7 +127,7 @@ cmd_erase(const struct cmd_opts *o)
 		return 2;
 	if ((sdfd = store_open(conf, &why)) == -1 ||
 	    request_key(sdfd, key, &why) == -1 ||
-	    (rdfd = request_dir(sdfd, &why)) == -1) {
+	    (rdfd = request_dir(sdfd, REQUEST_DIR, &why)) == -1) {
 		log_warnx("state_dir \"%s\": %s", log_esc(conf->state_dir), why);
 		return 2;
 	}

@@ -422,7 +422,7 @@ once_requests(struct once *w)
 
 	if (w->state_dfd == -1)
 		return;
-	if ((rdfd = request_dir(w->state_dfd, &why)) == -1) {
+	if ((rdfd = request_dir(w->state_dfd, REQUEST_DIR, &why)) == -1) {
 		log_warnx("requests: %s", why);
 		w->failed++;
 		return;
@@ -442,12 +442,21 @@ int
 once_run(const struct cmd_opts *o, struct config *conf, int state_dfd)
 {
 	struct once w;
+	struct holds *hs;
+	const char *why;
 	size_t i;
+	int dfd = state_dfd;
 
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.conf = conf;
 	w.state_dfd = state_dfd;
+	/* The holds in force (a dry run reads them, and leaves them). */
+	if (dfd == -1 && (dfd = store_open(conf, &why)) == -1)
+		log_warnx("state_dir: %s: holds are not known", why);
+	hs = holds_attach(dfd, conf, o->now, state_dfd != -1);
+	if (dfd != state_dfd && dfd != -1)
+		fsio_close(dfd);
 	w.out.print = 1;
 	w.out.dry_run = o->dry_run;
 	if (catalog_discover(&w.cat, w.conf) == -1)
@@ -471,6 +480,9 @@ once_run(const struct cmd_opts *o, struct config *conf, int state_dfd)
 	for (i = 0; i < w.nfresh; i++)
 		free(w.fresh[i]);
 	free(w.fresh);
+	for (i = 0; i < conf->nsets; i++)
+		conf->sets[i].holds = NULL;
+	holds_free(hs, conf->nsets);
 	return w.failed ? 1 : 0;
 }
 

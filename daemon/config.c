@@ -55,6 +55,7 @@ enum key_id {
 	K_MASK_EARLY,
 	K_RETAIN,
 	K_SETTLE,
+	K_HOLD_MAX,
 	K_MAX
 };
 
@@ -197,6 +198,8 @@ static const struct keydef keys[K_MAX] = {
 	    0, DUR_MAX, 0, DUR },
 	[K_SETTLE] = { SEC_SET, "settle", p_duration, LF(settle),
 	    0, DUR_MAX, 0, DUR },
+	[K_HOLD_MAX] = { SEC_SET, "hold_max", p_duration, LF(hold_max),
+	    HOUR, DUR_MAX, 0, "a duration of at least 1h, such as 90d" },
 };
 
 static const struct {
@@ -807,6 +810,7 @@ set_new(struct parser *p, const char *name)
 	ls->mask_early = MASK_EARLY_UNSET;
 	ls->retain = 90 * DAY;
 	ls->settle = 5;
+	ls->hold_max = 90 * DAY;
 }
 
 static void

@@ -120,6 +120,7 @@ write_metrics(struct daemon *d, int64_t now)
 	for (i = 0; i < d->conf->nsets; i++) {
 		sm[i] = d->rt[i].m;
 		sm[i].files = 0;
+		sm[i].held = 0;
 		sm[i].oldest_full = TIME_NONE;
 	}
 	for (i = 0; i < d->cat.nfiles; i++) {
@@ -128,6 +129,7 @@ write_metrics(struct daemon *d, int64_t now)
 			continue;
 		m = &sm[f->set - d->conf->sets];
 		m->files++;
+		m->held += f->held;
 		if (f->tp.ff.oldest_full != TIME_NONE &&
 		    (m->oldest_full == TIME_NONE ||
 		    f->tp.ff.oldest_full < m->oldest_full))
@@ -295,6 +297,7 @@ tick(struct daemon *d)
 	}
 	for (i = 0; i < d->conf->nsets; i++)
 		next = EARLIER(next, rotation_step(d, i, now));
+	next = EARLIER(next, jobs_requests(d, now));
 	if (d->rescan)
 		follow_rescan(d, now);
 	for (i = 0; i < d->cat.nfiles; i++) {
@@ -343,6 +346,48 @@ daemon_kick(struct daemon *d)
 
 	evtimer_del(d->ev_timer);
 	event_add(d->ev_work, &tv);
+}
+
+/* ---- holds ------------------------------------------------------------------ */
+
+void
+daemon_holds(struct daemon *d, const struct config *oc)
+{
+	struct holds *nh, *old = d->holds;
+	struct mfile *f;
+	const struct logset *set;
+	int64_t now = daemon_now(d), latest;
+	size_t i, j;
+
+	nh = holds_attach(d->state_dfd, d->conf, now, 1);
+	for (i = 0; old != NULL && i < d->conf->nsets; i++) {
+		set = &d->conf->sets[i];
+		for (j = 0; j < d->nholds; j++)
+			if (strcmp(oc->sets[j].name, set->name) == 0)
+				break;
+		if (j == d->nholds ||
+		    (latest = holds_shrunk(&old[j], &nh[i])) == TIME_NONE)
+			continue;
+		/* Facts a released hold made later than the lines: again. */
+		for (j = 0; j < d->cat.nfiles; j++) {
+			f = d->cat.files[j];
+			if (f->set != set || f->refused != NULL ||
+			    f->tp.ff.oldest_full == TIME_NONE ||
+			    f->tp.ff.oldest_full < now - set->window ||
+			    f->tp.ff.oldest_full > latest - set->window)
+				continue;
+			log_info("\"%s\": a hold was released: reading it again",
+			    log_esc(f->path));
+			follow_forget(f);
+		}
+	}
+	for (i = 0; i < d->cat.nfiles; i++)
+		if (d->cat.files[i]->tp.eng != NULL)
+			line_set_holds(d->cat.files[i]->tp.eng,
+			    d->cat.files[i]->set->holds);
+	holds_free(old, d->nholds);
+	d->holds = nh;
+	d->nholds = d->conf->nsets;
 }
 
 /* ---- reload ---------------------------------------------------------------- */
@@ -424,6 +469,7 @@ reload(struct daemon *d)
 	d->conf = nc;
 	free(d->rt);
 	d->rt = nrt;
+	daemon_holds(d, oc);
 	follow_rescan(d, daemon_now(d));
 	config_free(oc);
 	log_info("reloaded: %zu sets", nc->nsets);
@@ -456,6 +502,11 @@ signal_cb(evutil_socket_t sig, short what UNUSED, void *arg)
 		break;
 	case SIGCHLD:
 		rotation_reap(d);
+		break;
+	case SIGUSR2:
+		log_info("looking at the holds and erase requests (USR2)");
+		daemon_holds(d, d->conf);
+		d->requests_due = 1;
 		break;
 	}
 	rotation_timeouts(d, daemon_now(d));
@@ -510,6 +561,8 @@ open_state(struct daemon *d)
 	if (fsio_clean_tmp(d->state_dfd, NULL, NULL) == -1)
 		log_warn("clean temp files in \"%s\"",
 		    log_esc(d->conf->state_dir));
+	if ((d->req_dfd = request_dir(d->state_dfd, REQUEST_DIR, &err)) == -1)
+		log_warnx("erase requests: %s: they are not carried out", err);
 	switch (store_load(d->state_dfd, &d->records, &d->nrecords, &err)) {
 	case 0:
 		log_info("catalog: %zu files known", d->nrecords);
@@ -532,7 +585,8 @@ open_state(struct daemon *d)
 static void
 setup_events(struct daemon *d)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2,
+	    SIGCHLD };
 	size_t i;
 
 	/* A broken read lease (the writer check) must not kill us. */
@@ -566,6 +620,8 @@ shutdown_daemon(struct daemon *d)
 	event_free(d->ev_timer);
 	event_free(d->ev_work);
 	follow_stop(d);
+	if (d->req_dfd != -1)
+		close(d->req_dfd);
 	if (d->state_dfd != -1)
 		close(d->state_dfd);
 	free(d->rt);
@@ -612,6 +668,8 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 
 	memset(&d, 0, sizeof(d));
 	d.state_dfd = -1;
+	d.req_dfd = -1;
+	d.requests_due = 1;	/* what a stop left pending */
 	d.ifd = -1;
 	d.conf_path = conf_path;
 	d.rate = 1.0;
@@ -630,6 +688,7 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 	}
 	d.rt = xcalloc(d.conf->nsets + 1, sizeof(*d.rt));
 	open_state(&d);
+	daemon_holds(&d, d.conf);
 	setup_events(&d);
 	start_files(&d);
 	if ((d.wd_usec = notify_watchdog_usec()) != 0)

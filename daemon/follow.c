@@ -30,14 +30,17 @@ static const char *const state_names[] = {
 	[MF_SEALED] = "sealed",
 };
 
+uint64_t	 follow_sealed_gen;
+
 void
 follow_set_state(struct mfile *f, int state)
 {
 	if (f->state == state)
 		return;
-	if (state == MF_SEALED)
+	if (state == MF_SEALED) {
 		log_info("sealed \"%s\"", log_esc(f->path));
-	else
+		follow_sealed_gen++;
+	} else
 		log_debug("\"%s\": %s -> %s", log_esc(f->path),
 		    state_names[f->state], state_names[state]);
 	f->state = state;

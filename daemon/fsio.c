@@ -1146,3 +1146,26 @@ fsio_lock(int state_dfd, const char *cmd, char *holder, size_t hsz)
 	/* Held until we exit: the descriptor stays open (close-on-exec). */
 	return 0;
 }
+
+int
+fsio_lock_holder(int state_dfd, char *holder, size_t hsz)
+{
+	int fd, r;
+
+	fd = sys_openat(state_dfd, LOCK_NAME, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	do
+		r = flock(fd, LOCK_SH | LOCK_NB);
+	while (r == -1 && errno == EINTR);
+	if (r == 0) {
+		/* Nobody holds it (ours is gone with the close). */
+		close_keep_errno(fd);
+		return 0;
+	}
+	if (errno == EWOULDBLOCK)
+		lock_holder(fd, holder, hsz);
+	close_keep_errno(fd);
+	return errno == EWOULDBLOCK ? 1 : -1;
+}

@@ -23,6 +23,19 @@
 enum job_kind {
 	JOB_SCAN,		/* read a file for its facts */
 	JOB_REWRITE,		/* mask and/or compress it */
+	JOB_ERASE,		/* one erase request over its files */
+};
+
+/* JOB_ERASE: the request and a copy of what it reads. */
+struct erase_job {
+	struct request	*req;
+	struct etarget	*v;
+	size_t		 n;
+	size_t		*set;		/* the set of each target */
+	struct format  **formats;	/* the job's own, by set */
+	size_t		 nformats;
+	struct request_verify vf;
+	int		 failed;
 };
 
 struct job {
@@ -40,6 +53,8 @@ struct job {
 	char		*err;
 	struct rewrite_stats stats;
 	struct stat	 after;		/* the file after the job */
+	struct erase_job *ej;		/* JOB_ERASE */
+	struct holds	 holds;		/* a copy of the set's */
 };
 
 static pthread_t	 worker_thread;
@@ -57,10 +72,34 @@ static int		 worker_running;
 static void	job_done(struct job *);
 
 static void
+erase_job_free(struct erase_job *ej)
+{
+	size_t i;
+
+	if (ej == NULL)
+		return;
+	for (i = 0; i < ej->n; i++) {
+		if (ej->v[i].dfd != -1)
+			close(ej->v[i].dfd);
+		free(ej->v[i].name);
+		free(ej->v[i].path);
+	}
+	for (i = 0; i < ej->nformats; i++)
+		format_free(ej->formats[i]);
+	free(ej->formats);
+	free(ej->v);
+	free(ej->set);
+	request_free(ej->req);
+	free(ej);
+}
+
+static void
 job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
+	erase_job_free(j->ej);
+	free(j->holds.v);
 	if (j->dfd != -1)
 		close(j->dfd);
 	format_free(j->opts.format);
@@ -81,6 +120,11 @@ job_run(struct job *j)
 	int fd;
 
 	j->opts.cancel = &worker_cancel_flag;
+	if (j->kind == JOB_ERASE) {
+		j->ej->failed = erase_pass(j->ej->req, j->ej->v, j->ej->n,
+		    j->opts.now, &worker_cancel_flag, &j->ej->vf) == -1;
+		return;
+	}
 	if (j->kind == JOB_SCAN) {
 		if ((fd = fsio_openat_file(j->dfd, j->name, &st, &err)) == -1)
 			j->rc = -1;
@@ -211,6 +255,17 @@ job_new(struct daemon *d, struct mfile *f, enum job_kind kind)
 	return j;
 }
 
+static void
+hand(struct job *j)
+{
+	worker_current = j;
+	worker_cancel_flag = 0;
+	pthread_mutex_lock(&worker_mtx);
+	worker_todo = j;
+	pthread_cond_signal(&worker_cv);
+	pthread_mutex_unlock(&worker_mtx);
+}
+
 /* Hand j to the worker (which gets its own format); -1: j is freed. */
 static int
 submit(struct mfile *f, struct job *j)
@@ -220,13 +275,12 @@ submit(struct mfile *f, struct job *j)
 		return -1;
 	}
 	j->opts.format = format_clone(f->set->format);
+	/* The loop may read the holds again while the job runs. */
+	holds_copy(&j->holds, f->set->holds);
+	j->opts.holds = &j->holds;
+	j->opts.audit_before = j->opts.now - f->set->window;
 	f->job = j->id;
-	worker_current = j;
-	worker_cancel_flag = 0;
-	pthread_mutex_lock(&worker_mtx);
-	worker_todo = j;
-	pthread_cond_signal(&worker_cv);
-	pthread_mutex_unlock(&worker_mtx);
+	hand(j);
 	return 0;
 }
 
@@ -317,11 +371,14 @@ job_facts(struct daemon *d, struct mfile *f, const struct job *j)
 	f->tp.ff.first_time = j->stats.l.first_time;
 	f->tp.ff.last_time = j->stats.l.last_time;
 	f->tp.ff.oldest_full = j->stats.l.oldest_full;
+	f->held = j->stats.l.held;
 	f->tp.pending_full = 0;
 	lifecycle_untimed(&f->tp.ff, f->st.st_mtime,
 	    j->stats.l.pending_full != 0);
 	f->have_facts = 1;
 }
+
+static void	erase_done(struct daemon *, struct job *, int64_t);
 
 static void
 job_done(struct job *j)
@@ -330,6 +387,13 @@ job_done(struct job *j)
 	struct daemon *d = worker_daemon;
 	struct mfile *f;
 	int64_t now = daemon_now(d);
+
+	if (j->kind == JOB_ERASE) {
+		erase_done(d, j, now);
+		job_free(j);
+		daemon_kick(d);
+		return;
+	}
 
 	if ((f = job_file(d, j)) == NULL || d->stopping) {
 		if (j->rc == 0 && j->kind == JOB_REWRITE)
@@ -437,5 +501,133 @@ jobs_step(struct daemon *d, struct mfile *f, int64_t now)
 		j->newname = xstrdup(gz);
 	if (submit(f, j) == -1)
 		return now + BACKOFF_MIN;
+	return INT64_MAX;
+}
+
+/* ---- erase requests ------------------------------------------------------ */
+
+static int
+may_rotate(const struct logset *set)
+{
+	return set->reopen != REOPEN_NONE && set->rotate != ROTATE_OFF;
+}
+
+/* The request's files, as the catalog knows them now. */
+static struct erase_job *
+erase_job_new(struct daemon *d, struct request *r)
+{
+	struct erase_job *ej = xcalloc(1, sizeof(*ej));
+	struct etarget *t;
+	struct mfile *f;
+	size_t i, k;
+
+	ej->req = r;
+	ej->v = xcalloc(d->cat.nfiles + 1, sizeof(*ej->v));
+	ej->set = xcalloc(d->cat.nfiles + 1, sizeof(*ej->set));
+	ej->nformats = d->conf->nsets;
+	ej->formats = xcalloc(d->conf->nsets + 1, sizeof(*ej->formats));
+	for (i = 0; i < d->cat.nfiles; i++) {
+		f = d->cat.files[i];
+		if (f->refused != NULL || (r->set != NULL &&
+		    strcmp(r->set, f->set->name) != 0))
+			continue;
+		k = (size_t)(f->set - d->conf->sets);
+		if (ej->formats[k] == NULL)
+			ej->formats[k] = format_clone(f->set->format);
+		t = &ej->v[ej->n];
+		if ((t->dfd = dup(f->dir->fd)) == -1) {
+			log_warn("erase: dup");
+			continue;
+		}
+		t->name = xstrdup(f->name);
+		t->path = xstrdup(f->path);
+		t->format = ej->formats[k];
+		t->prefix = f->set->prefix;
+		t->live = f->state == MF_LIVE;
+		t->rotates = may_rotate(f->set);
+		t->busy = f->state == MF_SETTLING || f->job != 0;
+		ej->set[ej->n++] = k;
+	}
+	return ej;
+}
+
+/* A pass ended: rotate what holds the request live, say what is left. */
+static void
+erase_done(struct daemon *d, struct job *j, int64_t now)
+{
+	struct erase_job *ej = j->ej;
+	char why[PATH_MAX + 128];
+	size_t i;
+
+	if (d->stopping)
+		return;		/* the next start does it again */
+	erase_count(ej->req, ej->v, ej->n);
+	d->rescan = 1;		/* the files it rewrote are new inodes */
+	for (i = 0; i < ej->n; i++)
+		if (ej->v[i].live && ej->v[i].held > 0 && ej->v[i].rotates &&
+		    ej->set[i] < d->conf->nsets) {
+			log_info("\"%s\": rotated for an erase request",
+			    log_esc(ej->v[i].path));
+			d->rt[ej->set[i]].rotate_now = 1;
+		}
+	switch (erase_finish(d->req_dfd, ej->req, ej->v, ej->n, ej->failed,
+	    &ej->vf, now, why, sizeof(why))) {
+	case 0:
+		d->requests_due = 1;	/* the next one, if any */
+		break;
+	case 1:
+		/* Again once a file is sealed (a rotation's segment), or
+		   soon when a file moved under it, else at the backstop. */
+		d->requests_retry_at = now + (ej->failed ? BACKOFF_MIN :
+		    10 * d->conf->sweep);
+		break;
+	default:
+		d->requests_retry_at = now + BACKOFF_MAX;
+		break;
+	}
+}
+
+int64_t
+jobs_requests(struct daemon *d, int64_t now)
+{
+	struct request **rq;
+	struct job *j;
+	size_t i, n;
+
+	if (d->req_dfd == -1)
+		return INT64_MAX;
+	if (!d->requests_due && d->requests_gen == follow_sealed_gen &&
+	    now < d->requests_retry_at)
+		return d->requests_retry_at;
+	if (jobs_busy())
+		return INT64_MAX;	/* the job's end kicks us */
+	d->requests_due = 0;
+	d->requests_gen = follow_sealed_gen;
+	d->requests_retry_at = INT64_MAX;
+	(void)request_load_all(d->req_dfd, &rq, &n);
+	if (n == 0) {
+		free(rq);
+		return INT64_MAX;
+	}
+	/* One at a time, the oldest first (ids start with their time). */
+	for (i = 1; i < n; i++)
+		if (strcmp(rq[i]->id, rq[0]->id) < 0) {
+			struct request *t = rq[0];
+
+			rq[0] = rq[i];
+			rq[i] = t;
+		}
+	for (i = 1; i < n; i++)
+		request_free(rq[i]);
+	j = xcalloc(1, sizeof(*j));
+	j->id = ++d->next_job;
+	j->kind = JOB_ERASE;
+	j->dfd = -1;
+	j->opts.now = now;
+	j->ej = erase_job_new(d, rq[0]);
+	free(rq);
+	log_info("erase %s (request %s): %zu files", j->ej->req->id,
+	    j->ej->req->hash, j->ej->n);
+	hand(j);
 	return INT64_MAX;
 }

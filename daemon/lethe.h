@@ -467,6 +467,9 @@ struct logset {
 	int64_t		 mask_early;	/* seconds */
 	int64_t		 retain;	/* seconds */
 	int64_t		 settle;	/* seconds */
+	int64_t		 hold_max;	/* the longest hold, seconds */
+	const struct holds *holds;	/* not the config's: the holds in
+					   force, attached by the command */
 	uint32_t	 facts_key;	/* a hash of what decides how lines are
 					   read: facts read under another key
 					   are read again */
@@ -676,6 +679,8 @@ int		 fsio_create_like(int dfd, const char *name,
  */
 int		 fsio_lock(int state_dfd, const char *cmd, char *holder,
 		    size_t hsz);
+/* Who holds the lock, without taking it: 1 and holder, 0: nobody, -1. */
+int		 fsio_lock_holder(int state_dfd, char *holder, size_t hsz);
 
 /* requests.c: the people's requests, kept in state_dir */
 #define REQUEST_KEY_LEN	32
@@ -689,6 +694,7 @@ struct request_file {
 struct request {
 	char		 id[40];	/* 20261203T174500Z-1a2b3c4d */
 	int64_t		 time;		/* made: lines before it are erased */
+	int64_t		 until;		/* a hold: when it ends (else 0) */
 	char		 hash[REQUEST_HASH_LEN + 1];
 	char		*reason;
 	char		*set;		/* NULL: every set */
@@ -715,8 +721,10 @@ void		 request_hash(const uint8_t key[REQUEST_KEY_LEN],
 /* Arguments ADDR or ADDR/BITS into nets; -1 (said, not echoed). */
 int		 request_args(char **args, size_t nargs, struct addr_net **,
 		    size_t *);
-/* state_dir/requests, made when missing: its fd, or -1 and *why. */
-int		 request_dir(int state_dfd, const char **why);
+#define REQUEST_DIR	"requests"	/* erase requests, receipts */
+#define HOLD_DIR	"holds"		/* incident holds */
+/* state_dir/name, made when missing: its fd, or -1 and *why. */
+int		 request_dir(int state_dfd, const char *name, const char **why);
 struct request	*request_new(const char *reason, const char *set,
 		    struct addr_net *, size_t, const char *hash, int64_t now);
 void		 request_free(struct request *);
@@ -739,8 +747,8 @@ const char	*iso_time(int64_t, char *buf, size_t sz);
 /* erase.c: one erase request over a list of files */
 struct etarget {
 	int		 dfd;		/* not owned */
-	const char	*name;
-	const char	*path;
+	char		*name;		/* not owned (the job's: owned) */
+	char		*path;
 	struct format	*format;
 	struct addr_prefix prefix;
 	int		 live;		/* a server writes to it: read only */
@@ -772,6 +780,18 @@ void		 erase_count(struct request *, const struct etarget *, size_t);
 int		 erase_finish(int rdfd, struct request *, const struct etarget *,
 		    size_t, int failed, const struct request_verify *,
 		    int64_t now, char *why, size_t whysz);
+
+/* holds.c: incident holds */
+/* The holds of state_dir/holds attached to every set of conf (an array
+   of conf->nsets); prune: remove the ended ones (the lock held). */
+struct holds	*holds_attach(int state_dfd, struct config *, int64_t now,
+		    int prune);
+void		 holds_free(struct holds *, size_t nsets);
+void		 holds_copy(struct holds *dst, const struct holds *src);
+/* The latest until of old's holds that new ends earlier (released), or
+   TIME_NONE. */
+int64_t		 holds_shrunk(const struct holds *old, const struct holds *new);
+void		 holds_wake_daemon(int state_dfd);
 
 /* digest.c: SHA-256 and HMAC-SHA256 (nettle) */
 #define DIGEST_HEX	65		/* 64 hex digits and a NUL */
@@ -814,9 +834,34 @@ struct xform {
 	void		*arg;
 };
 
+/*
+ * Incident holds (lethe hold): a held address keeps its full form past
+ * the window until the hold ends.  Its lines count as if they were made
+ * at until - window (never earlier than they were): so the facts say
+ * when the hold lets them be masked, and no clock of its own is needed.
+ */
+struct hold {
+	struct addr_net	 net;
+	int64_t		 until;
+};
+
+struct holds {
+	struct hold	*v;
+	size_t		 n;
+	int64_t		 window;	/* the set's */
+};
+
+/* The time a full address (16-byte value v) on a line of time t counts
+   at: t, or later while a hold keeps it. */
+int64_t		 holds_time(const struct holds *, const uint8_t v[16],
+		    int64_t t);
+
 /* Truncation (the set's prefixes) of lines with a time < before. */
 struct xform_truncate {
 	int64_t		 before;	/* INT64_MAX: every line */
+	const struct holds *holds;	/* NULL: none */
+	int64_t		 t;		/* the line's (line() is called
+					   before its addr()s) */
 };
 
 extern const struct xform_ops xform_truncate_ops;
@@ -901,6 +946,7 @@ struct line_opts {
 	int64_t		 audit_before;	/* count lines older than this */
 	int64_t		 ref;		/* for times without a year */
 	const volatile int *cancel;	/* stop (fail) when it is set */
+	const struct holds *holds;	/* held addresses count later */
 };
 
 /* What one pass learnt of its lines. */
@@ -923,6 +969,8 @@ struct line_stats {
 	uint64_t	 full_past;	/* full addresses older than
 					   audit_before, after this pass */
 	uint64_t	 full_past_first;
+	uint64_t	 held;		/* lines older than audit_before whose
+					   full address a hold keeps */
 	uint64_t	 field_lines[FIELDS_MAX]; /* lines with an address in
 					   each address field */
 	int64_t		 first_time;	/* TIME_NONE: no line had one */
@@ -948,6 +996,7 @@ void		 line_set_stats(struct line_engine *, struct line_stats *);
 void		 line_set_format(struct line_engine *, struct format *);
 /* The current time, for a long-lived engine (the daemon's tail). */
 void		 line_set_now(struct line_engine *, int64_t);
+void		 line_set_holds(struct line_engine *, const struct holds *);
 const char	*line_error(const struct line_engine *);
 void		 line_free(struct line_engine *);
 void		 line_stats_init(struct line_stats *);
@@ -970,6 +1019,7 @@ struct rewrite_opts {
 					   mask_before (find, erase) */
 	void		(*tap)(void *, const void *, size_t);
 	void		*tap_arg;	/* the bytes as stored, to tap */
+	const struct holds *holds;	/* kept full, counted later */
 };
 
 struct rewrite_stats {
@@ -1089,6 +1139,8 @@ struct mfile {
 	int64_t		 retry_at;	/* after a failure, not before */
 	int64_t		 backoff;
 	uint64_t	 job;		/* the job working on it, or 0 */
+	uint64_t	 held;		/* lines held past the window, as the
+					   last whole read found */
 };
 
 struct catalog {
@@ -1274,6 +1326,7 @@ struct set_metrics {
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
 	uint64_t	 files;		/* filled in when written */
+	uint64_t	 held;		/* filled in when written */
 	int64_t		 oldest_full;	/* filled in when written */
 };
 
@@ -1300,6 +1353,7 @@ enum cmd_flags {
 	CMD_FIND_OPTS	= 1 << 3,
 	CMD_ERASE_OPTS	= 1 << 4,
 	CMD_SET_OPT	= 1 << 5,
+	CMD_HOLD_OPTS	= 1 << 6,
 };
 
 struct cmd_opts {
@@ -1321,6 +1375,10 @@ struct cmd_opts {
 	const char	*output;
 	int64_t		 since;		/* find: TIME_NONE when not given */
 	int64_t		 until;
+	const char	*since_arg;
+	const char	*until_arg;	/* hold: its own reading */
+	int		 list;		/* hold --list */
+	const char	*release;	/* hold --release ID|ADDR */
 	const char	*set;
 	int		 json;
 	const char	*export;
@@ -1341,6 +1399,7 @@ int		 cmd_audit(const struct cmd_opts *);
 int		 cmd_mask(const struct cmd_opts *);
 int		 cmd_find(const struct cmd_opts *);
 int		 cmd_erase(const struct cmd_opts *);
+int		 cmd_hold(const struct cmd_opts *);
 
 /* daemon.c: lethe run */
 struct event;
@@ -1385,7 +1444,7 @@ struct daemon {
 	struct event	*ev_timer;
 	struct event	*ev_work;
 	struct event	*ev_inotify;
-	struct event	*ev_sig[6];
+	struct event	*ev_sig[7];
 	int		 ifd;
 	struct watch	*watches;
 	size_t		 nwatches;
@@ -1402,6 +1461,12 @@ struct daemon {
 	int64_t		 rescan_at;	/* a failed rescan is retried then */
 	int		 save_failing;	/* the catalog could not be saved */
 	struct metrics	 metrics;
+	int		 req_dfd;	/* state_dir/requests */
+	struct holds	*holds;		/* per set of conf */
+	size_t		 nholds;
+	int		 requests_due;	/* look at them now (USR2, start) */
+	uint64_t	 requests_gen;	/* follow_sealed_gen when looked */
+	int64_t		 requests_retry_at;
 };
 
 #define BACKOFF_MIN	5
@@ -1412,6 +1477,9 @@ int		 daemon_run(const char *conf_path, int have_now, int64_t now);
 const struct srecord *daemon_record(const struct daemon *,
 		    const struct mfile *);
 int64_t		 daemon_now(const struct daemon *);
+/* Read the holds again; files whose facts a released hold delayed are
+   read again.  old_conf: the config the holds were attached to. */
+void		 daemon_holds(struct daemon *, const struct config *old_conf);
 double		 daemon_now_f(const struct daemon *);
 /* Run the tick again as soon as the loop is free. */
 void		 daemon_kick(struct daemon *);
@@ -1424,6 +1492,7 @@ const char	*daemon_iso(int64_t);
 void		 daemon_backoff(struct mfile *, int64_t now);
 
 /* follow.c: files followed and sealed, inotify, rescans */
+extern uint64_t	 follow_sealed_gen;	/* files sealed so far */
 void		 follow_set_state(struct mfile *, int state);
 void		 follow_adopt(struct daemon *, struct mfile *, int64_t now);
 void		 follow_open(struct mfile *);
@@ -1442,6 +1511,8 @@ void		 follow_forget(struct mfile *);
 void		 jobs_start(struct daemon *);
 void		 jobs_stop(void);
 int		 jobs_busy(void);
+/* Pending erase requests: one at a time on the worker; the next due. */
+int64_t		 jobs_requests(struct daemon *, int64_t now);
 /* A sealed file: start what policy says is due; returns the next due. */
 int64_t		 jobs_step(struct daemon *, struct mfile *, int64_t now);
 

@@ -90,6 +90,7 @@ lifecycle_scan(const struct mfile *f, int64_t now, struct stat *st,
 	ro.start_time = TIME_NONE;
 	ro.audit_before = now - f->set->window;
 	ro.now = now;
+	ro.holds = f->set->holds;
 	rc = rewrite_scan(fd, &ro, rs, &why);
 	fsio_close(fd);
 	memset(ff, 0, sizeof(*ff));
@@ -193,6 +194,7 @@ lifecycle_rewrite_opts(const struct mfile *f, const struct policy_plan *pl,
 	/* Lines before the first time take the first time. */
 	ro->start_time = ff->first_time;
 	ro->audit_before = TIME_NONE;
+	ro->holds = f->set->holds;
 	ro->compress = (pl->actions & ACT_COMPRESS) && !ff->gzip;
 	*newname = NULL;
 	if (!ro->compress)

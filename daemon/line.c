@@ -113,6 +113,12 @@ line_set_now(struct line_engine *e, int64_t now)
 	e->o.now = now;
 }
 
+void
+line_set_holds(struct line_engine *e, const struct holds *h)
+{
+	e->o.holds = h;
+}
+
 uint64_t
 line_boundary(const struct line_engine *e)
 {
@@ -293,6 +299,29 @@ merge(struct line_engine *e)
  * Write line[0..len) with its spans, rewritten when rw; facts of the
  * addresses that stay full.  Returns 0 or -1.
  */
+/*
+ * The time a full address that stays counts at: the line's, or later
+ * while a hold keeps it (counted as held once per line when the line is
+ * older than audit_before).
+ */
+static int64_t
+held_time(struct line_engine *e, const char *line, const struct span *s,
+    int64_t t, int *held)
+{
+	uint8_t v[16];
+	int64_t h;
+
+	if (e->o.holds == NULL || e->o.holds->n == 0 ||
+	    addr_value(line + s->off, s->len, v) == -1 ||
+	    (h = holds_time(e->o.holds, v, t)) == t)
+		return t;
+	if (!*held && past(e, t) && !past(e, h)) {
+		e->st->held++;
+		*held = 1;
+	}
+	return h;
+}
+
 static int
 write_spans(struct line_engine *e, const char *line, size_t len,
     const struct spans *sp, int rw, int64_t t)
@@ -301,7 +330,7 @@ write_spans(struct line_engine *e, const char *line, size_t len,
 	const struct span *s;
 	char out[ADDR_OUT_MAX];
 	size_t i, pos = 0, olen;
-	int full;
+	int full, held = 0;
 
 	for (i = 0; i < sp->n; i++) {
 		s = &sp->v[i];
@@ -310,13 +339,15 @@ write_spans(struct line_engine *e, const char *line, size_t len,
 		if (!rw || x->ops->addr(x->arg, line, s, sp->text + s->moff,
 		    out, &olen, &full) == -1) {
 			if (s->flags & SPAN_FULL)
-				full_stays(e, t, s->field == FIELD_FREE);
+				full_stays(e, held_time(e, line, s, t, &held),
+				    s->field == FIELD_FREE);
 			continue;
 		}
 		if (s->flags & SPAN_FULL)
 			e->st->addrs_masked++;
 		if (full)
-			full_stays(e, t, s->field == FIELD_FREE);
+			full_stays(e, held_time(e, line, s, t, &held),
+			    s->field == FIELD_FREE);
 		if (emit(e, line + pos, s->off - pos) == -1 ||
 		    emit(e, out, olen) == -1)
 			return -1;

@@ -34,6 +34,8 @@ enum {
 	OPT_REASON,
 	OPT_RECEIPT,
 	OPT_WAIT,
+	OPT_LIST,
+	OPT_RELEASE,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +64,8 @@ static const struct option longopts[] = {
 	{ "reason",	 required_argument, NULL, OPT_REASON },
 	{ "receipt",	 required_argument, NULL, OPT_RECEIPT },
 	{ "wait",	 required_argument, NULL, OPT_WAIT },
+	{ "list",	 no_argument,	    NULL, OPT_LIST },
+	{ "release",	 required_argument, NULL, OPT_RELEASE },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -79,6 +83,7 @@ static const struct cmd {
 	{ "run", cmd_run, 0 },
 	{ "find", cmd_find, CMD_ARGS | CMD_FIND_OPTS | CMD_SET_OPT },
 	{ "erase", cmd_erase, CMD_ARGS | CMD_ERASE_OPTS | CMD_SET_OPT },
+	{ "hold", cmd_hold, CMD_ARGS | CMD_HOLD_OPTS | CMD_SET_OPT },
 };
 
 static void NORETURN
@@ -96,6 +101,9 @@ usage(int status)
 	    "  erase [--reason TEXT] [--receipt FILE] [--set NAME]\n"
 	    "       [--wait DURATION] ADDR|CIDR...\n"
 	    "                      mask one person's addresses everywhere now\n"
+	    "  hold ADDR|CIDR... --until TIME --reason TEXT [--set NAME]\n"
+	    "  hold --list | --release ID|ADDR\n"
+	    "                      keep an address full past the window\n"
 	    "  mask [--format F | --log-format STR] [--addresses LIST]\n"
 	    "       [--regex RE] [--time-key K] [--time-format F]\n"
 	    "       [--timezone Z] [--ipv4-prefix N] [--ipv6-prefix N]\n"
@@ -119,6 +127,20 @@ parse_now(const char *s)
 	if (format_parse_time(s, strlen(s), &t) == 0)
 		return t;
 	fatalx("--now \"%s\": not a time (ISO 8601, epoch seconds or "
+	    "+DURATION)", log_esc(s));
+}
+
+static int64_t
+rel_time(const char *s, int64_t now)
+{
+	int64_t d, t;
+
+	if ((s[0] == '+' || s[0] == '-') && config_parse_duration(s + 1,
+	    &d) == 0)
+		return now + (s[0] == '+' ? d : -d);
+	if (format_parse_time(s, strlen(s), &t) == 0)
+		return t;
+	fatalx("\"%s\": not a time (ISO 8601, epoch seconds or "
 	    "+DURATION)", log_esc(s));
 }
 
@@ -161,12 +183,16 @@ parse_opt(int ch, struct cmd_opts *o)
 	case OPT_TIME_FORMAT: o->time_format = optarg; return CMD_MASK_OPTS;
 	case OPT_TIMEZONE: o->timezone = optarg; return CMD_MASK_OPTS;
 	case OPT_MASK_HOSTNAMES: o->mask_hostnames = 1; return CMD_MASK_OPTS;
-	case OPT_SINCE: o->since = parse_now(optarg); return CMD_FIND_OPTS;
-	case OPT_UNTIL: o->until = parse_now(optarg); return CMD_FIND_OPTS;
+	case OPT_SINCE: o->since_arg = optarg; return CMD_FIND_OPTS;
+	case OPT_UNTIL: o->until_arg = optarg;
+		return CMD_FIND_OPTS | CMD_HOLD_OPTS;
 	case OPT_JSON: o->json = 1; return CMD_FIND_OPTS;
 	case OPT_EXPORT: o->export = optarg; return CMD_FIND_OPTS;
 	case OPT_SET: o->set = optarg; return CMD_SET_OPT;
-	case OPT_REASON: o->reason = optarg; return CMD_ERASE_OPTS;
+	case OPT_REASON: o->reason = optarg;
+		return CMD_ERASE_OPTS | CMD_HOLD_OPTS;
+	case OPT_LIST: o->list = 1; return CMD_HOLD_OPTS;
+	case OPT_RELEASE: o->release = optarg; return CMD_HOLD_OPTS;
 	case OPT_RECEIPT: o->receipt = optarg; return CMD_ERASE_OPTS;
 	case OPT_WAIT:
 		if (config_parse_duration(optarg, &o->wait) == -1)
@@ -180,8 +206,8 @@ static const struct cmd *
 parse_args(int argc, char **argv, struct cmd_opts *o)
 {
 	const struct cmd *c = NULL;
-	size_t i;
-	int ch, used = 0, r;
+	size_t i, nkinds = 0;
+	int ch, used = 0, r, kinds[64];
 
 	memset(o, 0, sizeof(*o));
 	o->conf = LETHE_CONF;
@@ -195,6 +221,10 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 		if ((r = parse_opt(ch, o)) == -1)
 			usage(1);
 		used |= r;
+		/* the commands each option applies to (0: all) */
+		if ((r & ~CMD_DRY_RUN) != 0 && nkinds < sizeof(kinds) /
+		    sizeof(kinds[0]))
+			kinds[nkinds++] = r;
 	}
 	if (optind >= argc)
 		usage(1);
@@ -208,7 +238,10 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 	/* getopt moved every option first: the command's arguments follow. */
 	o->args = argv + optind + 1;
 	o->nargs = (size_t)(argc - optind - 1);
-	if ((c->opts & CMD_ARGS) ? o->nargs == 0 : o->nargs != 0) {
+	if ((c->opts & CMD_HOLD_OPTS) && (o->list || o->release != NULL)) {
+		if (o->nargs != 0 || (o->list && o->release != NULL))
+			usage(1);
+	} else if ((c->opts & CMD_ARGS) ? o->nargs == 0 : o->nargs != 0) {
 		if (c->opts & CMD_ARGS)
 			log_warnx("%s needs at least one address or network",
 			    c->name);
@@ -216,9 +249,14 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 	}
 	if ((used & CMD_DRY_RUN) && !(c->opts & CMD_DRY_RUN))
 		fatalx("--dry-run applies to once only");
-	if ((used & ~c->opts & (CMD_FIND_OPTS | CMD_ERASE_OPTS | CMD_SET_OPT |
-	    CMD_MASK_OPTS)) != 0)
-		fatalx("an option given does not apply to %s", c->name);
+	for (i = 0; i < nkinds; i++)
+		if (!(kinds[i] & c->opts))
+			fatalx("an option given does not apply to %s", c->name);
+	/* --since and --until: +DURATION and -DURATION count from --now. */
+	if (o->since_arg != NULL)
+		o->since = rel_time(o->since_arg, o->now);
+	if (o->until_arg != NULL && c->fn != cmd_hold)
+		o->until = rel_time(o->until_arg, o->now);
 	return c;
 }
 

@@ -124,6 +124,10 @@ static const struct {
 	{ "lethe_files_managed", "gauge",
 	    "Files in the set: live, rotated and compressed.",
 	    offsetof(struct set_metrics, files) },
+	{ "lethe_lines_held", "gauge",
+	    "Lines past the window whose full address an incident hold "
+	    "keeps (lethe hold), as last read.",
+	    offsetof(struct set_metrics, held) },
 };
 
 static void

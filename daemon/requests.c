@@ -34,7 +34,6 @@
 #include "lethe.h"
 
 #define REQ_MAGIC	"lethe-request 1\n"
-#define REQ_DIR		"requests"
 #define REQ_MAX		(1024 * 1024)
 #define KEY_NAME	"request.key"
 
@@ -206,13 +205,17 @@ request_add_lines(struct request *r, const char *path, uint64_t lines)
 }
 
 int
-request_dir(int state_dfd, const char **why)
+request_dir(int state_dfd, const char *name, const char **why)
 {
-	if (mkdirat(state_dfd, REQ_DIR, 0700) == -1 && errno != EEXIST) {
-		*why = "cannot create state_dir/requests";
+	static _Thread_local char buf[80];
+
+	if (mkdirat(state_dfd, name, 0700) == -1 && errno != EEXIST) {
+		(void)snprintf(buf, sizeof(buf), "cannot create state_dir/%s",
+		    name);
+		*why = buf;
 		return -1;
 	}
-	return fsio_opendirat(state_dfd, REQ_DIR, why);
+	return fsio_opendirat(state_dfd, name, why);
 }
 
 struct request *
@@ -250,8 +253,11 @@ request_save(int rdfd, const struct request *r)
 
 	if ((fp = open_memstream(&buf, &len)) == NULL)
 		fatal("open_memstream");
-	fprintf(fp, "%sid %s\ntime %" PRId64 "\nhash %s\nreason ", REQ_MAGIC,
-	    r->id, r->time, r->hash);
+	fprintf(fp, "%sid %s\ntime %" PRId64 "\nhash %s\n", REQ_MAGIC, r->id,
+	    r->time, r->hash);
+	if (r->until != 0)
+		fprintf(fp, "until %" PRId64 "\n", r->until);
+	fprintf(fp, "reason ");
 	put_hex(fp, r->reason);
 	fprintf(fp, "\nset ");
 	put_hex(fp, r->set);
@@ -327,6 +333,11 @@ request_decode(char *text, size_t len, const char **why)
 			if (*end != '\0')
 				goto bad;
 			r->time = t;
+		} else if (strcmp(line, "until") == 0) {
+			t = strtoll(a, &end, 10);
+			if (*end != '\0' || t <= 0)
+				goto bad;
+			r->until = t;
 		} else if (strcmp(line, "hash") == 0) {
 			if (strlen(a) != REQUEST_HASH_LEN)
 				goto bad;

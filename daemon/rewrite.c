@@ -64,6 +64,7 @@ pass(struct source *src, const struct rewrite_opts *opts,
 	lo.audit_before = opts->audit_before;
 	lo.ref = opts->now != TIME_NONE ? opts->now : 0;
 	lo.cancel = opts->cancel;
+	lo.holds = opts->holds;
 	line_stats_init(&rs->l);
 	e = NULL;
 	/* The first bytes say whether the input is gzip, so the output. */
@@ -132,7 +133,7 @@ int
 rewrite_stream(int infd, int outfd, struct format *format, int line_flush,
     struct line_stats *st, const char **errstr)
 {
-	struct xform_truncate xt = { INT64_MAX };
+	struct xform_truncate xt = { INT64_MAX, NULL, 0 };
 	struct xform xf = { &xform_truncate_ops, &xt };
 	struct rewrite_opts opts;
 	struct rewrite_stats rs;
@@ -179,7 +180,7 @@ static int
 rw_copy(int fd, int tmpfd, const struct rewrite_opts *opts,
     struct rewrite_stats *rs, const char **errstr)
 {
-	struct xform_truncate xt = { opts->mask_before };
+	struct xform_truncate xt = { opts->mask_before, opts->holds, 0 };
 	struct xform xf = { &xform_truncate_ops, &xt };
 	struct source *src = source_new(fd, 1);
 	struct out out = { tmpfd, opts->compress ? 1 : -1, 0 };

@@ -93,6 +93,7 @@ engine(struct tailpos *tp, const struct logset *set)
 	lo.now = TIME_NONE;
 	lo.start_time = tp->prev_time;
 	lo.audit_before = TIME_NONE;
+	lo.holds = set->holds;
 	/* Restarted part way: the saved facts carry on. */
 	tp->ls.first_time = tp->ff.first_time;
 	tp->ls.last_time = tp->ff.last_time;

@@ -12,19 +12,44 @@
 
 #include "lethe.h"
 
+int64_t
+holds_time(const struct holds *h, const uint8_t v[16], int64_t t)
+{
+	int64_t u;
+	size_t i;
+
+	for (i = 0; h != NULL && i < h->n; i++) {
+		if (!addr_net_has(&h->v[i].net, v))
+			continue;
+		u = h->v[i].until - h->window;
+		if (t == TIME_NONE || u > t)
+			t = u;
+	}
+	return t;
+}
+
 static int
 truncate_line(void *arg, int64_t t)
 {
-	const struct xform_truncate *x = arg;
+	struct xform_truncate *x = arg;
 
+	x->t = t;
 	return x->before == INT64_MAX || t < x->before;
 }
 
 static int
-truncate_addr(void *arg UNUSED, const char *line UNUSED,
-    const struct span *sp, const char *masked, char *out, size_t *outlen,
-    int *full)
+truncate_addr(void *arg, const char *line, const struct span *sp,
+    const char *masked, char *out, size_t *outlen, int *full)
 {
+	const struct xform_truncate *x = arg;
+	uint8_t v[16];
+
+	/* A hold keeps it full until the hold lets it go. */
+	if (x->holds != NULL && x->holds->n > 0 && x->before != INT64_MAX &&
+	    (sp->flags & SPAN_FULL) &&
+	    addr_value(line + sp->off, sp->len, v) == 0 &&
+	    holds_time(x->holds, v, x->t) >= x->before)
+		return -1;
 	memcpy(out, masked, sp->mlen);
 	*outlen = sp->mlen;
 	*full = 0;
