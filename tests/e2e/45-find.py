@@ -27,10 +27,19 @@ the full lines, every other address truncated at its set's prefixes, the
 queried one as written; no queried address ever in lethe's output; find
 changes no file.
 
+Against 3da614b: every count, time, hash and exported line agrees with
+the reader but for two points where lethe departs from the spec: the
+export holds the masked matches too (lines whose truncated address lies
+wholly inside the query, e.g. 192.0.2.0 in a /24 set for 192.0.2.0/24),
+not only the full ones; and find without an address or with a bad
+--since exits 1 (nothing found) instead of 2 (an error).
+
 Env: FIND_SEED (default 45), E2E_KEEP=1."""
 
 import gzip
 import os
+import random
+import stat
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +48,7 @@ import lethelib as L  # noqa: E402
 
 t = L.Test("45-find")
 SEED = int(os.environ.get("FIND_SEED", "45"))
-rng = F.random.Random(SEED)
+rng = random.Random(SEED)
 root = t.mkdtemp()
 logs = os.path.join(root, "logs")
 state = os.path.join(root, "state")
@@ -356,6 +365,9 @@ def check_export(label, queries, name):
     if not os.path.isfile(path):
         t.fail("%s: no export file %s\n%s" % (label, path, r.show(1500)))
         return None
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        t.note("%s: the export (personal data) is mode %o" % (label, mode))
     with open(path, "rb") as f:
         data = f.read()
     if name.endswith(".gz"):
@@ -490,12 +502,12 @@ if looks:
     print("test bug: look-alikes the reader matches: %s" % looks)
     sys.exit(2)
 
-# ---------------------------------------------------------------- nothing changed
+# ------------------------------------------------------- nothing changed
 d = L.diff_snapshots(before, L.snapshot(logs))
 t.check(not d, "find changed the logs: %s" % "; ".join(d[:10]))
 # a damaged gzip among the files: an error (exit 2), the others still read
-g = B.file("access.log.9.gz", "web", "combined", 16, 32, *day(9), 40,
-           gz=True)
+g = B.file("access.log.9.gz", "web", "combined", 16, 32, day(9)[0],
+           day(9)[1], 40, gz=True)
 dmg = os.path.join(logs, g.name)
 with open(dmg, "wb") as f:
     z = gzip.compress(g.content(), 6, mtime=0)

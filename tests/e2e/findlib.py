@@ -26,7 +26,6 @@ import hashlib
 import ipaddress
 import json
 import os
-import random
 import re
 import time
 
