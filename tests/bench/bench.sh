@@ -144,6 +144,19 @@ fresh access.log.1.gz "$src.gz"
 # audit exits 1 here: it finds the full addresses, as it should
 bench audit "$FAST" "" \
     '"$LETHE" -c "$dir/lethe-1h.conf" --now $NOW audit >/dev/null'
+# find over a month of gzip archives: the same lines as 30 daily files
+rm -rf "$w"
+mkdir -p "$w/logs" "$w/state"
+chmod 700 "$w/state"
+: >"$w/logs/access.log"
+(cd "$w/logs" && split -n l/30 -d -a 2 "$src" day. &&
+    for f in day.*; do gzip -6 "$f" && mv "$f.gz" "access.log.${f#day.}.gz"
+    done)
+FINDADDR=$(head -n 1 "$src" | cut -d' ' -f1)
+cat "$w"/logs/*.gz >/dev/null
+bench mzcat "$FAST" "" 'zcat "$w"/logs/*.gz >/dev/null'
+bench find "$FAST" "" \
+    '"$LETHE" -c "$dir/lethe-1h.conf" --now $NOW find "$FINDADDR" >/dev/null'
 
 # json has other bytes and lines (longer ones): compared per byte (the
 # target), and per line.
@@ -174,6 +187,9 @@ row "lethe once: gzip -> masked gzip" "$t_gzgz" "$bytes" "$lines" \
     "$(ratio "$t_gzgz" "$t_zgzip" "<=" 1.10 "vs zcat|gzip -6") $x_gzgz"
 row "lethe audit (gzip, unmasked)" "$t_audit" "$bytes" "$lines" \
     "$(ratio "$t_audit" "$t_zcat" "<=" 1.2 "vs zcat")"
+row "zcat (30 gzip files)" "$t_mzcat" "$bytes" "$lines"
+row "lethe find ADDR (30 gzip files)" "$t_find" "$bytes" "$lines" \
+    "$(ratio "$t_find" "$t_mzcat" "<=" 1.2 "vs zcat") $x_find"
 
 # sanity: the regex reads main as main does; a masked gzip audits clean
 "$LETHE" mask --format main <"$src" >"$dir/m1"
