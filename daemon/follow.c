@@ -333,6 +333,7 @@ carry(struct mfile *nf, struct mfile *of, int64_t now)
 	nf->backoff = of->backoff;
 	nf->job = of->job;
 	of->job = 0;
+	nf->held = of->held;
 	if (of->state == MF_LIVE && !nf->live) {
 		/* Renamed away by someone else (logrotate). */
 		follow_set_state(nf, MF_SETTLING);

@@ -126,7 +126,8 @@ static const struct {
 	    offsetof(struct set_metrics, files) },
 	{ "lethe_lines_held", "gauge",
 	    "Lines past the window whose full address an incident hold "
-	    "keeps (lethe hold), as last read.",
+	    "keeps (lethe hold), as the daemon last read them (files known "
+	    "from the saved catalog at a start count once read again).",
 	    offsetof(struct set_metrics, held) },
 };
 
