@@ -114,22 +114,25 @@ cmd_erase(const struct cmd_opts *o)
 
 	if ((conf = load_config(o->conf, 1)) == NULL)
 		return 2;
+	sdfd = rdfd = -1;
+	r = NULL;
 	if (o->set != NULL) {
 		for (i = 0; i < conf->nsets; i++)
 			if (strcmp(conf->sets[i].name, o->set) == 0)
 				break;
 		if (i == conf->nsets) {
 			log_warnx("--set %s: no such set", log_esc(o->set));
-			return 2;
+			goto out;
 		}
 	}
 	if (request_args(o->args, o->nargs, &nets, &n) == -1)
-		return 2;
+		goto out;
 	if ((sdfd = store_open(conf, &why)) == -1 ||
 	    request_key(sdfd, key, &why) == -1 ||
 	    (rdfd = request_dir(sdfd, REQUEST_DIR, &why)) == -1) {
 		log_warnx("state_dir \"%s\": %s", log_esc(conf->state_dir), why);
-		return 2;
+		free(nets);
+		goto out;
 	}
 	request_hash(key, nets, n, hash);
 	explicit_bzero(key, sizeof(key));
@@ -139,7 +142,7 @@ cmd_erase(const struct cmd_opts *o)
 	if (request_save(rdfd, r) == -1) {
 		log_warn("save the request in \"%s/requests\"",
 		    log_esc(conf->state_dir));
-		return 2;
+		goto out;
 	}
 	printf("erase %s: request %s saved\n", r->id, r->hash);
 	fflush(stdout);
@@ -194,7 +197,10 @@ cmd_erase(const struct cmd_opts *o)
 	}
 out:
 	request_free(r);
-	fsio_close(rdfd);
+	if (rdfd != -1)
+		fsio_close(rdfd);
+	if (sdfd != -1)
+		fsio_close(sdfd);
 	config_free(conf);
 	return rc;
 }

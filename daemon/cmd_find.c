@@ -481,28 +481,31 @@ cmd_find(const struct cmd_opts *o)
 	w.exfd = -1;
 	if ((w.conf = load_config(o->conf, 1)) == NULL)
 		return 2;
+	rc = 2;
 	if (o->set != NULL) {
 		for (i = 0; i < w.conf->nsets; i++)
 			if (strcmp(w.conf->sets[i].name, o->set) == 0)
 				break;
 		if (i == w.conf->nsets) {
 			log_warnx("--set %s: no such set", log_esc(o->set));
-			return 2;
+			goto out;
 		}
 	}
 	if (request_args(o->args, o->nargs, &w.nets, &w.nnets) == -1)
-		return 2;
+		goto out;
 	if ((dfd = store_open(w.conf, &why)) == -1 ||
 	    request_key(dfd, key, &why) == -1) {
 		log_warnx("state_dir \"%s\": %s", log_esc(w.conf->state_dir),
 		    why);
-		return 2;
+		if (dfd != -1)
+			fsio_close(dfd);
+		goto out;
 	}
 	fsio_close(dfd);
 	request_hash(key, w.nets, w.nnets, w.hash);
 	explicit_bzero(key, sizeof(key));
 	if (o->export != NULL && export_open(&w) == -1)
-		return 2;
+		goto out;
 	find_all(&w);
 	totals(&w, &t);
 	if (w.ex != NULL) {
@@ -520,10 +523,12 @@ cmd_find(const struct cmd_opts *o)
 	else
 		report_text(&w, &t);
 	rc = w.errors ? 2 : t.lines > 0 ? 0 : 1;
+out:
 	for (i = 0; i < w.n; i++)
 		free(w.v[i].path);
 	free(w.v);
-	explicit_bzero(w.nets, w.nnets * sizeof(*w.nets));
+	if (w.nets != NULL)
+		explicit_bzero(w.nets, w.nnets * sizeof(*w.nets));
 	free(w.nets);
 	config_free(w.conf);
 	return rc;

@@ -625,6 +625,7 @@ shutdown_daemon(struct daemon *d)
 	if (d->state_dfd != -1)
 		close(d->state_dfd);
 	free(d->rt);
+	holds_free(d->holds, d->nholds);
 	config_free(d->conf);
 	event_base_free(d->base);
 	log_info("stopped");

@@ -75,7 +75,8 @@ holds_free(struct holds *hs, size_t nsets)
 	if (hs == NULL)
 		return;
 	for (i = 0; i < nsets; i++) {
-		explicit_bzero(hs[i].v, hs[i].n * sizeof(*hs[i].v));
+		if (hs[i].v != NULL)
+			explicit_bzero(hs[i].v, hs[i].n * sizeof(*hs[i].v));
 		free(hs[i].v);
 	}
 	free(hs);
@@ -90,7 +91,8 @@ holds_copy(struct holds *dst, const struct holds *src)
 	dst->window = src->window;
 	dst->n = src->n;
 	dst->v = xcalloc(src->n + 1, sizeof(*dst->v));
-	memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	if (src->n > 0)
+		memcpy(dst->v, src->v, src->n * sizeof(*src->v));
 }
 
 int64_t

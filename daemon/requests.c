@@ -89,21 +89,17 @@ request_hash(const uint8_t key[REQUEST_KEY_LEN], struct addr_net *nets,
     size_t n, char out[REQUEST_HASH_LEN + 1])
 {
 	char hex[DIGEST_HEX], *msg;
-	size_t i, len = 0;
+	size_t i, j, len = 0;
 
 	/* One request, one name, in whatever order its addresses came. */
 	qsort(nets, n, sizeof(*nets), net_cmp);
 	msg = xmalloc(n * 40 + 1);
-	for (i = 0; i < n; i++)
-		len += (size_t)snprintf(msg + len, 40, "%08x%08x%08x%08x/%d\n",
-		    (unsigned)(nets[i].v[0] << 24 | nets[i].v[1] << 16 |
-		    nets[i].v[2] << 8 | nets[i].v[3]),
-		    (unsigned)(nets[i].v[4] << 24 | nets[i].v[5] << 16 |
-		    nets[i].v[6] << 8 | nets[i].v[7]),
-		    (unsigned)(nets[i].v[8] << 24 | nets[i].v[9] << 16 |
-		    nets[i].v[10] << 8 | nets[i].v[11]),
-		    (unsigned)(nets[i].v[12] << 24 | nets[i].v[13] << 16 |
-		    nets[i].v[14] << 8 | nets[i].v[15]), nets[i].bits);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 16; j++)
+			len += (size_t)snprintf(msg + len, 3, "%02x",
+			    nets[i].v[j]);
+		len += (size_t)snprintf(msg + len, 6, "/%d\n", nets[i].bits);
+	}
 	digest_hmac_hex(key, REQUEST_KEY_LEN, msg, len, hex);
 	free(msg);
 	memcpy(out, hex, REQUEST_HASH_LEN);
@@ -181,7 +177,8 @@ request_free(struct request *r)
 		return;
 	free(r->reason);
 	free(r->set);
-	explicit_bzero(r->nets, r->nnets * sizeof(*r->nets));
+	if (r->nets != NULL)
+		explicit_bzero(r->nets, r->nnets * sizeof(*r->nets));
 	free(r->nets);
 	for (i = 0; i < r->nfiles; i++)
 		free(r->files[i].path);
