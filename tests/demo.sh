@@ -44,4 +44,10 @@ oldest=$(ls "$demo"/logs/access.log-* 2>/dev/null | head -n 1)
 [ -n "$oldest" ] && zcat -f "$oldest" | head -n 1
 step "lethe audit: nothing full is left past the window"
 "$LETHE" -c "$demo/lethe.conf" audit || true
+who=$(head -n 1 "$demo/logs/access.log" | cut -d' ' -f1)
+step "lethe find $who: one person's lines, in every file (find never prints the address)"
+"$LETHE" -c "$demo/lethe.conf" find "$who" || true
+step "lethe report --html $demo/report.html: what is kept, and when it goes"
+"$LETHE" -c "$demo/lethe.conf" report --html "$demo/report.html" &&
+    "$LETHE" -c "$demo/lethe.conf" report | head -n 12
 printf '\nThe demo stays in %s; run "make run" again to start over.\n' "$demo"
