@@ -100,7 +100,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 e2e: $(LETHE)
 	@LETHE=$(abspath $(LETHE)) sh tests/e2e/run.sh
 
+# fail2ban: the package 47-fail2ban drives (a fail2ban-server with its own
+# config), as root only: the test needs root and skips without it.
 test: deps
+	@[ "$$(id -u)" != 0 ] || LETHE_EXTRA_DEPS=fail2ban sh tests/deps.sh
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e
 
