@@ -100,7 +100,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 e2e: $(LETHE)
 	@LETHE=$(abspath $(LETHE)) sh tests/e2e/run.sh
 
+# fail2ban: the package 47-fail2ban drives (a fail2ban-server with its own
+# config), as root only: the test needs root and skips without it.
 test: deps
+	@[ "$$(id -u)" != 0 ] || LETHE_EXTRA_DEPS=fail2ban sh tests/deps.sh
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e
 
@@ -144,6 +147,11 @@ INSTALL		?= install
 MANS		:= $(wildcard man/*.[1-8])
 UNIT_SED	= -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 CONFDIR		= $(DESTDIR)$(SYSCONFDIR)/lethe
+# fail2ban's action (banaction = lethe-hold): fail2ban looks only in its
+# action.d; local changes go in lethe-hold.local, so it is replaced freely.
+F2BDIR		= $(DESTDIR)$(SYSCONFDIR)/fail2ban/action.d
+F2B_SED		= -e 's|^lethe = .*|lethe = $(SBINDIR)/lethe|' \
+		  -e 's|^config = .*|config = $(SYSCONFDIR)/lethe/lethe.conf|'
 
 install: all
 	$(INSTALL) -D -m 755 $(LETHE) "$(DESTDIR)$(SBINDIR)/lethe"
@@ -161,6 +169,10 @@ install: all
 		echo "$(INSTALL) -m 640 conf/lethe.conf $(CONFDIR)/lethe.conf"; \
 		$(INSTALL) -m 640 conf/lethe.conf "$(CONFDIR)/lethe.conf"; \
 	fi
+	$(INSTALL) -d -m 755 "$(F2BDIR)"
+	sed $(F2B_SED) conf/fail2ban/lethe-hold.conf >"$(F2BDIR)/lethe-hold.conf.tmp"
+	chmod 644 "$(F2BDIR)/lethe-hold.conf.tmp"
+	mv -f "$(F2BDIR)/lethe-hold.conf.tmp" "$(F2BDIR)/lethe-hold.conf"
 	@for m in $(MANS); do \
 		d="$(DESTDIR)$(MANDIR)/man$${m##*.}"; \
 		echo "$(INSTALL) -D -m 644 $$m $$d/$${m##*/}"; \
@@ -180,6 +192,8 @@ uninstall:
 		fi; \
 	fi
 	@rmdir "$(CONFDIR)" 2>/dev/null || true
+	rm -f "$(F2BDIR)/lethe-hold.conf"
+	@rmdir "$(F2BDIR)" "$(DESTDIR)$(SYSCONFDIR)/fail2ban" 2>/dev/null || true
 	@for m in $(MANS); do \
 		f="$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}"; \
 		echo "rm -f $$f"; rm -f "$$f"; \

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages lethe's build and tests need, when missing.
 # Runs apt-get only as root and only for what is absent; says what it does.
+# LETHE_EXTRA_DEPS: more packages (make test: fail2ban; check-long: clang).
 set -u
 need=""
 pkg-config --exists libevent 2>/dev/null || need="$need libevent-dev"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 81-install: "make install" and "make uninstall" into a DESTDIR.
 #   - the binary (755, the one "all" built), the unit with the install's
-#     paths (644), the config (640), man pages when the repo has them;
+#     paths (644), the config (640), man pages when the repo has them,
+#     fail2ban's lethe-hold action naming the installed binary (644);
 #   - a second install leaves an existing config alone and puts the new one
 #     beside it as lethe.conf.example;
 #   - uninstall removes what install put there, but not a changed config;
@@ -63,6 +64,9 @@ c=$d/etc/lethe/lethe.conf
 has "$c" 640
 cmp -s conf/lethe.conf "$c" || fail "the installed config is not conf/lethe.conf"
 gone "$c.example"
+a=$d/etc/fail2ban/action.d/lethe-hold.conf
+has "$a" 644
+grep -qxF 'lethe = /usr/sbin/lethe' "$a" || fail "lethe-hold.conf does not name /usr/sbin/lethe"
 mans=
 for m in man/*.[1-8]; do
 	[ -f "$m" ] || continue
@@ -114,6 +118,8 @@ has "$u" 644
 grep -qxF 'ExecStart=/opt/lethe/sbin/lethe -c /opt/lethe/etc/lethe/lethe.conf run' "$u" ||
     fail "ExecStart does not follow PREFIX and SYSCONFDIR"
 has "$d/opt/lethe/etc/lethe/lethe.conf" 640
+grep -qxF 'config = /opt/lethe/etc/lethe/lethe.conf' "$d/opt/lethe/etc/fail2ban/action.d/lethe-hold.conf" ||
+    fail "lethe-hold.conf does not follow SYSCONFDIR"
 for m in man/*.[1-8]; do
 	[ -f "$m" ] && has "$d/opt/lethe/man/man${m##*.}/${m##*/}" 644
 done

@@ -112,6 +112,7 @@ entry() {	# entry PATH MODE: the .deb holds PATH with that ls-style mode
 entry usr/sbin/lethe -rwxr-xr-x
 entry lib/systemd/system/lethe.service -rw-r--r--
 entry etc/lethe/lethe.conf -rw-r-----
+entry etc/fail2ban/action.d/lethe-hold.conf -rw-r--r--
 entry usr/share/man/man8/lethe.8.gz -rw-r--r--
 entry usr/share/man/man5/lethe.conf.5.gz -rw-r--r--
 entry usr/share/doc/lethe/copyright -rw-r--r--
@@ -123,6 +124,8 @@ awk '$2 != "root/root" { print }' "$tmp/contents" | grep . &&
 dpkg-deb -I "$deb" conffiles >"$tmp/conffiles" 2>&1 || fail "the .deb has no conffiles"
 grep -qxF /etc/lethe/lethe.conf "$tmp/conffiles" ||
     fail "/etc/lethe/lethe.conf is not a conffile: $(cat "$tmp/conffiles")"
+grep -qxF /etc/fail2ban/action.d/lethe-hold.conf "$tmp/conffiles" ||
+    fail "lethe-hold.conf is not a conffile"
 dep=$(dpkg-deb -f "$deb" Depends)
 echo "    Depends: $dep"
 for lib in libevent libpcre2-8 zlib1g libc6; do
