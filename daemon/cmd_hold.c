@@ -34,9 +34,10 @@ hold_list(int hdfd, int64_t now)
 	return 0;
 }
 
-/* Release holds by id, or every hold of an address: until = now. */
+/* Release holds by id, or every hold of an address (with reason: only
+   those made for it, as fail2ban's unban of its own ban): until = now. */
 static int
-hold_release(int hdfd, const char *what, int64_t now)
+hold_release(int hdfd, const char *what, const char *reason, int64_t now)
 {
 	struct request **rq;
 	struct addr_net net;
@@ -53,6 +54,9 @@ hold_release(int hdfd, const char *what, int64_t now)
 			if (j == rq[i]->nnets)
 				continue;
 		} else if (strcmp(rq[i]->id, what) != 0)
+			continue;
+		if (reason != NULL && (rq[i]->reason == NULL ||
+		    strcmp(rq[i]->reason, reason) != 0))
 			continue;
 		if (rq[i]->until > now) {
 			rq[i]->until = now;
@@ -115,7 +119,7 @@ cmd_hold(const struct cmd_opts *o)
 		goto out;
 	}
 	if (o->release != NULL) {
-		rc = hold_release(hdfd, o->release, o->now);
+		rc = hold_release(hdfd, o->release, o->reason, o->now);
 		holds_wake_daemon(sdfd);
 		goto out;
 	}
@@ -143,6 +147,17 @@ cmd_hold(const struct cmd_opts *o)
 		    "keeps full addresses, so it has a limit", (long long)max);
 		goto out;
 	}
+	for (i = 0; i < conf->nsets; i++)
+		if ((o->set == NULL || strcmp(conf->sets[i].name, o->set) ==
+		    0) && until - o->now <= conf->sets[i].mask_early) {
+			/* Masked by until, so that much before it by once. */
+			log_warnx("[%s]: the hold ends within mask_early (%llds): "
+			    "lethe once masks its lines mask_early before a hold "
+			    "ends, so only the daemon keeps them for a while",
+			    log_esc(conf->sets[i].name),
+			    (long long)conf->sets[i].mask_early);
+			break;
+		}
 	if (request_args(o->args, o->nargs, &nets, &n) == -1)
 		goto out;
 	if (request_key(sdfd, key, &why) == -1) {

@@ -467,6 +467,10 @@ def test(t, root):
         dl = []
     t.check("+" + PERM_ADDR in dl, "perm: the firewall action beside "
             "lethe-hold (dummy) did not ban %s: %s" % (PERM_ADDR, dl))
+    # An administrator's own hold of that address outlives the unban.
+    r = L.run(["-c", conf, "hold", PERM_ADDR, "--until", "+2d", "--reason",
+               "incident by hand"], timeout=60)
+    t.check(r.rc == 0, "a hold by hand: exit %s:\n%s" % (r.rc, r.show()))
     rc, out = client("set", "perm", "unbanip", PERM_ADDR)
     t.check(rc == 0, "unbanip %s: exit %d: %s" % (PERM_ADDR, rc, out))
     try:
@@ -475,6 +479,12 @@ def test(t, root):
                         "unbanip to release the perm hold", interval=0.3)
         t.check(len(ph) == 1 and ph[0]["until"] <= time.time() + 1,
                 "after unbanip: %s" % ph)
+        mine = of(holds(conf), "incident by hand")
+        t.check(len(mine) == 1 and not mine[0]["ended"],
+                "fail2ban's unban ended a hold made by hand: %s" % mine)
+        r = L.run(["-c", conf, "hold", "--release", mine[0]["id"]],
+                  timeout=60)
+        t.check(r.rc == 0, "release by id: exit %s" % r.rc)
     except Fail as e:
         t.fail("%s: %s\n%s" % (e, of(holds(conf), preason), f2b_tail()))
 
