@@ -29,6 +29,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lethe.h"
 
@@ -556,16 +557,24 @@ addr_net_parse(const char *s, struct addr_net *n)
 	int v4;
 
 	memset(n, 0, sizeof(*n));
-	if (addr_value(s, len, n->v) == -1)
+	/* An address alone: no port, brackets or zone in a network. */
+	if (memchr(s, '[', len) != NULL || memchr(s, '%', len) != NULL ||
+	    addr_value(s, len, n->v) == -1)
 		return -1;
+	v4 = memchr(s, ':', len) == NULL;
+	if (!v4 && addr_is_v4(n->v) && memchr(s, '.', len) != NULL &&
+	    strncasecmp(s, "::ffff:", 7) != 0)
+		return -1;	/* 192.0.2.7:80, a port */
 	n->bits = 128;
 	if (slash != NULL) {
 		/* 192.0.2.0/24 counts IPv4 bits; ::ffff:192.0.2.0/120 not */
-		v4 = memchr(s, ':', len) == NULL;
 		bits = strtonum(slash + 1, 0, v4 ? 32 : 128, &errstr);
 		if (errstr != NULL || slash[1] == '\0')
 			return -1;
 		n->bits = (int)bits + (v4 ? 96 : 0);
+		/* a mapped address names IPv4 only: /96 at the widest */
+		if (!v4 && addr_is_v4(n->v) && n->bits < 96)
+			return -1;
 	}
 	net_clear(n->v, n->bits);
 	return 0;

@@ -66,7 +66,7 @@ export_line(void *arg, const char *line, size_t len)
 	char *hdr;
 
 	if (!w->ex_said) {
-		xasprintf(&hdr, "# from %s\n", w->ex_file);
+		xasprintf(&hdr, "# from %s\n", log_esc(w->ex_file));
 		if (sink_write(w->ex, hdr, strlen(hdr)) == -1) {
 			free(hdr);
 			return -1;
@@ -436,7 +436,7 @@ export_footer(struct find *w, const struct xform_match *t)
 		if (w->v[i].x.lines == 0)
 			continue;
 		xasprintf(&s, "# %s: %" PRIu64 " lines, sha256 %s%s\n",
-		    w->v[i].path, w->v[i].x.lines, w->v[i].sha,
+		    log_esc(w->v[i].path), w->v[i].x.lines, w->v[i].sha,
 		    w->v[i].error != NULL ? " (damaged: read as far as it "
 		    "could be)" : "");
 		(void)sink_write(w->ex, s, strlen(s));

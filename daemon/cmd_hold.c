@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lethe.h"
 
@@ -142,7 +143,8 @@ cmd_hold(const struct cmd_opts *o)
 		log_warnx("--set %s: no such set", log_esc(o->set));
 		goto out;
 	}
-	if (until - o->now > max) {
+	/* Against the real clock too: --now does not stretch the limit. */
+	if (until - o->now > max || until - (int64_t)time(NULL) > max) {
 		log_warnx("--until is more than hold_max (%llds) away: a hold "
 		    "keeps full addresses, so it has a limit", (long long)max);
 		goto out;
@@ -160,6 +162,11 @@ cmd_hold(const struct cmd_opts *o)
 		}
 	if (request_args(o->args, o->nargs, &nets, &n) == -1)
 		goto out;
+	if ((why = holds_too_wide(conf, o->set, nets, n)) != NULL) {
+		log_warnx("%s", why);
+		free(nets);
+		goto out;
+	}
 	if (request_key(sdfd, key, &why) == -1) {
 		log_warnx("state_dir \"%s\": %s", log_esc(conf->state_dir), why);
 		goto out;

@@ -355,6 +355,8 @@ rotate_holders(struct once *w, const struct etarget *v, size_t n)
 		for (j = 0; j < w->cat.nfiles; j++)
 			if (w->cat.files[j]->path == v[i].path)
 				break;
+		if (j == w->cat.nfiles)
+			continue;
 		f = w->cat.files[j];
 		if (!may_rotate(f->set))
 			continue;
@@ -383,12 +385,33 @@ rotate_holders(struct once *w, const struct etarget *v, size_t n)
 	return 1;
 }
 
-/* One request: erase, rotate what holds it live, erase again. */
+/* The verifying search over the files as they are now (a file renamed
+   meanwhile is found under its new name); three tries. */
+static int
+verify(struct once *w, const struct request *r, struct etarget **v,
+    size_t *n, struct request_verify *vf)
+{
+	int tries, rc = 0;
+
+	for (tries = 0; tries < 3; tries++) {
+		catalog_release(&w->cat);
+		if (catalog_discover(&w->cat, w->conf) == -1)
+			w->failed++;
+		free(*v);
+		*n = targets(w, r, v);
+		rc = erase_verify(r, *v, *n, w->o->now, NULL, vf);
+		if (vf->moved == 0)
+			break;
+	}
+	return rc;
+}
+
+/* One request: erase, rotate what holds it live, erase again, verify. */
 static int
 once_request(struct once *w, int rdfd, struct request *r)
 {
 	struct request_verify vf;
-	struct etarget *v;
+	struct etarget *v = NULL;
 	char why[PATH_MAX + 128];
 	size_t n;
 	int failed, rc;
@@ -397,13 +420,13 @@ once_request(struct once *w, int rdfd, struct request *r)
 	if (catalog_discover(&w->cat, w->conf) == -1)
 		w->failed++;
 	n = targets(w, r, &v);
-	failed = erase_pass(r, v, n, w->o->now, NULL, &vf) == -1;
-	erase_count(r, v, n);
+	failed = erase_pass(r, v, n, w->o->now, NULL, rdfd) == -1;
+	failed |= verify(w, r, &v, &n, &vf) == -1;
 	if (vf.full > 0 && rotate_holders(w, v, n)) {
 		free(v);
 		n = targets(w, r, &v);
-		failed = erase_pass(r, v, n, w->o->now, NULL, &vf) == -1;
-		erase_count(r, v, n);
+		failed |= erase_pass(r, v, n, w->o->now, NULL, rdfd) == -1;
+		failed |= verify(w, r, &v, &n, &vf) == -1;
 	}
 	rc = erase_finish(rdfd, r, v, n, failed, &vf, w->o->now, why,
 	    sizeof(why));
@@ -427,6 +450,8 @@ once_requests(struct once *w)
 		w->failed++;
 		return;
 	}
+	if (fsio_clean_tmp(rdfd, NULL, NULL) == -1)
+		log_warn("clean temp files in state_dir/%s", REQUEST_DIR);
 	if (request_load_all(rdfd, &rq, &n) == -1)
 		w->failed++;
 	for (i = 0; i < n; i++) {

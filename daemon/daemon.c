@@ -388,6 +388,7 @@ daemon_holds(struct daemon *d, const struct config *oc)
 	holds_free(old, d->nholds);
 	d->holds = nh;
 	d->nholds = d->conf->nsets;
+	d->holds_gen++;
 }
 
 /* ---- reload ---------------------------------------------------------------- */
@@ -563,6 +564,9 @@ open_state(struct daemon *d)
 		    log_esc(d->conf->state_dir));
 	if ((d->req_dfd = request_dir(d->state_dfd, REQUEST_DIR, &err)) == -1)
 		log_warnx("erase requests: %s: they are not carried out", err);
+	else if (fsio_clean_tmp(d->req_dfd, NULL, NULL) == -1)
+		log_warn("clean temp files in \"%s/%s\"",
+		    log_esc(d->conf->state_dir), REQUEST_DIR);
 	switch (store_load(d->state_dfd, &d->records, &d->nrecords, &err)) {
 	case 0:
 		log_info("catalog: %zu files known", d->nrecords);
@@ -688,6 +692,10 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 		exit(78);
 	}
 	d.rt = xcalloc(d.conf->nsets + 1, sizeof(*d.rt));
+	/* Once the lock says "run", hold and erase may send USR2: not a
+	   stop before the loop's handler is there.  Requests are read at
+	   the start anyway. */
+	signal(SIGUSR2, SIG_IGN);
 	open_state(&d);
 	daemon_holds(&d, d.conf);
 	setup_events(&d);

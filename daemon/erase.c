@@ -52,6 +52,7 @@ held(const struct request *r, const struct etarget *t, int64_t now,
 		return -1;
 	xform_match_init(x, r->nets, r->nnets, &t->prefix);
 	x->until = r->time;
+	x->untimed = 1;		/* before the first time: older still */
 	xf.ops = &xform_find_ops;
 	xf.arg = x;
 	pass_opts(&ro, t, now, &xf, cancel);
@@ -89,8 +90,8 @@ erase_one(const struct request *r, struct etarget *t, const struct stat *st,
 }
 
 int
-erase_pass(const struct request *r, struct etarget *v, size_t n, int64_t now,
-    const volatile int *cancel, struct request_verify *vf)
+erase_pass(struct request *r, struct etarget *v, size_t n, int64_t now,
+    const volatile int *cancel, int rdfd)
 {
 	struct xform_match x;
 	struct stat st;
@@ -105,7 +106,7 @@ erase_pass(const struct request *r, struct etarget *v, size_t n, int64_t now,
 		v[i].retry = 0;
 		if (held(r, &v[i], now, &st, &x, cancel, &why) == -1) {
 			if (errno == ENOENT)
-				continue;	/* gone: it holds nothing */
+				continue;	/* moved: the verify says */
 			v[i].why = why;
 			v[i].retry = errno == ECANCELED;
 			log_warnx("erase: \"%s\": %s", log_esc(v[i].path), why);
@@ -114,15 +115,38 @@ erase_pass(const struct request *r, struct etarget *v, size_t n, int64_t now,
 		}
 		if (x.full == 0 || v[i].live || v[i].busy)
 			continue;
-		if (erase_one(r, &v[i], &st, now, cancel) == -1)
+		if (erase_one(r, &v[i], &st, now, cancel) == -1) {
 			failed++;
+			continue;
+		}
+		/* The receipt's files survive a kill from here on. */
+		request_add_lines(r, v[i].path, v[i].erased);
+		if (rdfd != -1 && request_save(rdfd, r) == -1)
+			log_warn("save request \"%s\"", r->id);
 	}
-	/* The verifying find: what is left, file by file. */
+	return failed ? -1 : 0;
+}
+
+int
+erase_verify(const struct request *r, struct etarget *v, size_t n,
+    int64_t now, const volatile int *cancel, struct request_verify *vf)
+{
+	struct xform_match x;
+	struct stat st;
+	const char *why;
+	size_t i;
+	int failed = 0;
+
 	memset(vf, 0, sizeof(*vf));
 	for (i = 0; i < n; i++) {
+		v[i].held = 0;
 		if (held(r, &v[i], now, &st, &x, cancel, &why) == -1) {
-			if (errno != ENOENT)
+			if (errno == ENOENT)
+				vf->moved++;	/* renamed: look again */
+			else {
+				v[i].why = why;
 				failed++;
+			}
 			continue;
 		}
 		vf->files++;
@@ -151,16 +175,6 @@ write_receipt(int rdfd, const char *name, const struct request *r,
 	return rc;
 }
 
-void
-erase_count(struct request *r, const struct etarget *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (v[i].erased > 0)
-			request_add_lines(r, v[i].path, v[i].erased);
-}
-
 int
 erase_finish(int rdfd, struct request *r, const struct etarget *v, size_t n,
     int failed, const struct request_verify *vf, int64_t now, char *why,
@@ -171,7 +185,7 @@ erase_finish(int rdfd, struct request *r, const struct etarget *v, size_t n,
 	int blocked = 0;
 
 	why[0] = '\0';
-	if (!failed && vf->full == 0) {
+	if (!failed && vf->full == 0 && vf->moved == 0) {
 		(void)snprintf(name, sizeof(name), "%s.json", r->id);
 		if (write_receipt(rdfd, name, r, "done", NULL, 0, vf, now) == -1) {
 			(void)snprintf(why, whysz, "cannot write the receipt");
@@ -209,6 +223,9 @@ erase_finish(int rdfd, struct request *r, const struct etarget *v, size_t n,
 	for (i = 0; i < n && why[0] == '\0'; i++)
 		if (v[i].why != NULL)
 			(void)snprintf(why, whysz, "%s: %s", v[i].path, v[i].why);
+	if (why[0] == '\0' && vf->moved > 0)
+		(void)snprintf(why, whysz, "%zu files moved during the erase: "
+		    "looked at again", vf->moved);
 	if (why[0] == '\0')
 		(void)snprintf(why, whysz, "%llu lines hold it still",
 		    (unsigned long long)vf->full);

@@ -18,6 +18,50 @@
 
 #include "lethe.h"
 
+/* Why a hold of net in set would keep more than one person's lines:
+   a network wider than the prefix the set masks to. */
+static int
+net_too_wide(const struct logset *set, const struct addr_net *net)
+{
+	return net->bits < addr_prefix_bits(&set->prefix, net->v);
+}
+
+const char *
+holds_too_wide(const struct config *conf, const char *setname,
+    const struct addr_net *nets, size_t n)
+{
+	static char buf[160];
+	size_t i, k;
+
+	for (i = 0; i < conf->nsets; i++) {
+		if (setname != NULL && strcmp(conf->sets[i].name, setname) != 0)
+			continue;
+		for (k = 0; k < n; k++)
+			if (net_too_wide(&conf->sets[i], &nets[k])) {
+				(void)snprintf(buf, sizeof(buf), "argument %zu is "
+				    "a network wider than [%s] masks to: a hold "
+				    "would keep everyone's addresses in it", k + 1,
+				    log_esc(conf->sets[i].name));
+				return buf;
+			}
+	}
+	return NULL;
+}
+
+/* A hold lethe would not have made: too long, too wide. */
+static const char *
+hold_refused(const struct request *r, const struct logset *set)
+{
+	size_t j;
+
+	if (r->until - (int64_t)time(NULL) > set->hold_max)
+		return "it ends more than hold_max from now";
+	for (j = 0; j < r->nnets; j++)
+		if (net_too_wide(set, &r->nets[j]))
+			return "a network wider than the set masks to";
+	return NULL;
+}
+
 struct holds *
 holds_attach(int state_dfd, struct config *conf, int64_t now, int prune)
 {
@@ -38,6 +82,9 @@ holds_attach(int state_dfd, struct config *conf, int64_t now, int prune)
 		log_warnx("holds: %s", why);
 		return hs;
 	}
+	/* The lock is held: a temp file is a write a kill interrupted. */
+	if (prune && fsio_clean_tmp(hdfd, NULL, NULL) == -1)
+		log_warn("clean temp files in state_dir/%s", HOLD_DIR);
 	(void)request_load_all(hdfd, &rq, &n);
 	for (k = 0; k < n; k++) {
 		if (prune && rq[k]->until <= now) {
@@ -52,6 +99,11 @@ holds_attach(int state_dfd, struct config *conf, int64_t now, int prune)
 			if (rq[k]->set != NULL && strcmp(rq[k]->set,
 			    set->name) != 0)
 				continue;
+			if ((why = hold_refused(rq[k], set)) != NULL) {
+				log_warnx("hold %s: %s: not in force in [%s]",
+				    rq[k]->id, why, log_esc(set->name));
+				continue;
+			}
 			hs[i].v = xreallocarray(hs[i].v, hs[i].n +
 			    rq[k]->nnets, sizeof(*hs[i].v));
 			for (j = 0; j < rq[k]->nnets; j++) {

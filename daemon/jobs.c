@@ -31,9 +31,14 @@ struct erase_job {
 	struct request	*req;
 	struct etarget	*v;
 	size_t		 n;
-	size_t		*set;		/* the set of each target */
+	char	       **set;		/* the set of each target, by name */
 	struct format  **formats;	/* the job's own, by set */
 	size_t		 nformats;
+	int		*dfds;		/* one dup per directory */
+	size_t		 ndfds;
+	int		 rdfd;		/* a dup of state_dir/requests */
+	uint64_t	 sealed_gen;	/* follow_sealed_gen at the start */
+	uint64_t	 rotations;	/* rotations at the start */
 	struct request_verify vf;
 	int		 failed;
 };
@@ -55,6 +60,7 @@ struct job {
 	struct stat	 after;		/* the file after the job */
 	struct erase_job *ej;		/* JOB_ERASE */
 	struct holds	 holds;		/* a copy of the set's */
+	uint64_t	 holds_gen;	/* the daemon's holds_gen then */
 };
 
 static pthread_t	 worker_thread;
@@ -79,14 +85,18 @@ erase_job_free(struct erase_job *ej)
 	if (ej == NULL)
 		return;
 	for (i = 0; i < ej->n; i++) {
-		if (ej->v[i].dfd != -1)
-			close(ej->v[i].dfd);
 		free(ej->v[i].name);
 		free(ej->v[i].path);
+		free(ej->set[i]);
 	}
+	for (i = 0; i < ej->ndfds; i++)
+		close(ej->dfds[i]);
+	if (ej->rdfd != -1)
+		close(ej->rdfd);
 	for (i = 0; i < ej->nformats; i++)
 		format_free(ej->formats[i]);
 	free(ej->formats);
+	free(ej->dfds);
 	free(ej->v);
 	free(ej->set);
 	request_free(ej->req);
@@ -122,6 +132,8 @@ job_run(struct job *j)
 	j->opts.cancel = &worker_cancel_flag;
 	if (j->kind == JOB_ERASE) {
 		j->ej->failed = erase_pass(j->ej->req, j->ej->v, j->ej->n,
+		    j->opts.now, &worker_cancel_flag, j->ej->rdfd) == -1;
+		j->ej->failed |= erase_verify(j->ej->req, j->ej->v, j->ej->n,
 		    j->opts.now, &worker_cancel_flag, &j->ej->vf) == -1;
 		return;
 	}
@@ -278,6 +290,7 @@ submit(struct mfile *f, struct job *j)
 	/* The loop may read the holds again while the job runs. */
 	holds_copy(&j->holds, f->set->holds);
 	j->opts.holds = &j->holds;
+	j->holds_gen = worker_daemon->holds_gen;
 	j->opts.audit_before = j->opts.now - f->set->window;
 	f->job = j->id;
 	hand(j);
@@ -421,6 +434,9 @@ job_done(struct job *j)
 	job_facts(d, f, j);
 	if (j->kind == JOB_REWRITE)
 		follow_set_state(f, MF_SEALED);	/* ours, nobody else's */
+	/* Read under holds that changed meanwhile (a release): again. */
+	if (j->holds_gen != d->holds_gen)
+		follow_forget(f);
 	job_count(d, f, j, now);
 	/*
 	 * A rewrite changed a file: save now.  A scan only learnt facts
@@ -512,20 +528,40 @@ may_rotate(const struct logset *set)
 	return set->reopen != REOPEN_NONE && set->rotate != ROTATE_OFF;
 }
 
-/* The request's files, as the catalog knows them now. */
+static uint64_t
+rotations(const struct daemon *d)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < d->conf->nsets; i++)
+		n += d->rt[i].m.rotated;
+	return n;
+}
+
+/* The request's files, as the catalog knows them now; NULL when the
+   descriptors it needs are not to be had (tried again later). */
 static struct erase_job *
 erase_job_new(struct daemon *d, struct request *r)
 {
 	struct erase_job *ej = xcalloc(1, sizeof(*ej));
+	const struct mdir **dirs;
 	struct etarget *t;
 	struct mfile *f;
-	size_t i, k;
+	size_t i, k, m;
 
 	ej->req = r;
+	ej->rdfd = -1;
 	ej->v = xcalloc(d->cat.nfiles + 1, sizeof(*ej->v));
 	ej->set = xcalloc(d->cat.nfiles + 1, sizeof(*ej->set));
 	ej->nformats = d->conf->nsets;
 	ej->formats = xcalloc(d->conf->nsets + 1, sizeof(*ej->formats));
+	ej->dfds = xcalloc(d->cat.ndirs + 1, sizeof(*ej->dfds));
+	dirs = xcalloc(d->cat.ndirs + 1, sizeof(*dirs));
+	ej->sealed_gen = follow_sealed_gen;
+	ej->rotations = rotations(d);
+	if ((ej->rdfd = dup(d->req_dfd)) == -1)
+		goto fail;
 	for (i = 0; i < d->cat.nfiles; i++) {
 		f = d->cat.files[i];
 		if (f->refused != NULL || (r->set != NULL &&
@@ -534,11 +570,15 @@ erase_job_new(struct daemon *d, struct request *r)
 		k = (size_t)(f->set - d->conf->sets);
 		if (ej->formats[k] == NULL)
 			ej->formats[k] = format_clone(f->set->format);
-		t = &ej->v[ej->n];
-		if ((t->dfd = dup(f->dir->fd)) == -1) {
-			log_warn("erase: dup");
-			continue;
+		for (m = 0; m < ej->ndfds && dirs[m] != f->dir; m++)
+			;
+		if (m == ej->ndfds) {
+			if ((ej->dfds[m] = dup(f->dir->fd)) == -1)
+				goto fail;
+			dirs[ej->ndfds++] = f->dir;
 		}
+		t = &ej->v[ej->n];
+		t->dfd = ej->dfds[m];
 		t->name = xstrdup(f->name);
 		t->path = xstrdup(f->path);
 		t->format = ej->formats[k];
@@ -546,9 +586,16 @@ erase_job_new(struct daemon *d, struct request *r)
 		t->live = f->state == MF_LIVE;
 		t->rotates = may_rotate(f->set);
 		t->busy = f->state == MF_SETTLING || f->job != 0;
-		ej->set[ej->n++] = k;
+		ej->set[ej->n++] = xstrdup(f->set->name);
 	}
+	free(dirs);
 	return ej;
+fail:
+	log_warn("erase %s: dup", r->id);
+	free(dirs);
+	ej->req = NULL;		/* the caller's still */
+	erase_job_free(ej);
+	return NULL;
 }
 
 /* A pass ended: rotate what holds the request live, say what is left. */
@@ -556,30 +603,50 @@ static void
 erase_done(struct daemon *d, struct job *j, int64_t now)
 {
 	struct erase_job *ej = j->ej;
+	const struct logset *set;
 	char why[PATH_MAX + 128];
-	size_t i;
+	size_t i, k;
 
 	if (d->stopping)
 		return;		/* the next start does it again */
-	erase_count(ej->req, ej->v, ej->n);
 	d->rescan = 1;		/* the files it rewrote are new inodes */
-	for (i = 0; i < ej->n; i++)
-		if (ej->v[i].live && ej->v[i].held > 0 && ej->v[i].rotates &&
-		    ej->set[i] < d->conf->nsets) {
-			log_info("\"%s\": rotated for an erase request",
-			    log_esc(ej->v[i].path));
-			d->rt[ej->set[i]].rotate_now = 1;
-		}
-	switch (erase_finish(d->req_dfd, ej->req, ej->v, ej->n, ej->failed,
+	for (i = 0; i < ej->n; i++) {
+		if (!ej->v[i].live || ej->v[i].held == 0)
+			continue;
+		/* By name: a reload may have changed the sets meanwhile. */
+		for (k = 0; k < d->conf->nsets; k++)
+			if (strcmp(d->conf->sets[k].name, ej->set[i]) == 0)
+				break;
+		if (k == d->conf->nsets || !may_rotate(set =
+		    &d->conf->sets[k]))
+			continue;
+		log_info("\"%s\": rotated for an erase request",
+		    log_esc(ej->v[i].path));
+		d->rt[k].rotate_now = 1;
+	}
+	/* A file sealed or rotated during the job may hold lines it did not
+	   see under the names it read: not done, look again soon. */
+	if (ej->sealed_gen != follow_sealed_gen || ej->rotations !=
+	    rotations(d))
+		ej->vf.moved += 1;
+	switch (erase_finish(ej->rdfd, ej->req, ej->v, ej->n, ej->failed,
 	    &ej->vf, now, why, sizeof(why))) {
 	case 0:
 		d->requests_due = 1;	/* the next one, if any */
+		d->requests_backoff = 0;
 		break;
 	case 1:
-		/* Again once a file is sealed (a rotation's segment), or
-		   soon when a file moved under it, else at the backstop. */
-		d->requests_retry_at = now + (ej->failed ? BACKOFF_MIN :
-		    10 * d->conf->sweep);
+		/* Again once a file is sealed (a rotation's segment); a
+		   failure backs off, so a damaged file is not read in a
+		   loop; else the backstop. */
+		if (ej->failed || ej->vf.moved > 0) {
+			d->requests_backoff = d->requests_backoff == 0 ?
+			    BACKOFF_MIN : d->requests_backoff * 2;
+			if (d->requests_backoff > BACKOFF_MAX)
+				d->requests_backoff = BACKOFF_MAX;
+			d->requests_retry_at = now + d->requests_backoff;
+		} else
+			d->requests_retry_at = now + 10 * d->conf->sweep;
 		break;
 	default:
 		d->requests_retry_at = now + BACKOFF_MAX;
@@ -587,12 +654,64 @@ erase_done(struct daemon *d, struct job *j, int64_t now)
 	}
 }
 
+/*
+ * When each request was last tried: one is tried again once a file is
+ * sealed since (the rotation it waits for), or at the backstop.  So a
+ * request that cannot finish neither keeps the others waiting nor makes
+ * the worker read every file in a loop.
+ */
+#define TRIED_MAX	64
+static struct {
+	char		 id[40];
+	uint64_t	 gen;		/* follow_sealed_gen then */
+	int64_t		 at;		/* daemon clock then */
+} tried[TRIED_MAX];
+
+static int
+tried_find(const char *id)
+{
+	int i;
+
+	for (i = 0; i < TRIED_MAX; i++)
+		if (strcmp(tried[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* When r may be tried: now (0 when it may be now), or later. */
+static int64_t
+tried_next(const struct daemon *d, const char *id, int64_t now)
+{
+	int i = tried_find(id);
+	int64_t again;
+
+	if (i == -1 || tried[i].gen != follow_sealed_gen)
+		return 0;
+	again = tried[i].at + 10 * d->conf->sweep;
+	return again <= now ? 0 : again;
+}
+
+static void
+tried_now(const char *id, int64_t now)
+{
+	int i = tried_find(id), k;
+
+	if (i == -1)
+		for (i = 0, k = 1; k < TRIED_MAX; k++)
+			if (tried[k].at < tried[i].at)
+				i = k;
+	(void)strlcpy(tried[i].id, id, sizeof(tried[i].id));
+	tried[i].gen = follow_sealed_gen;
+	tried[i].at = now;
+}
+
 int64_t
 jobs_requests(struct daemon *d, int64_t now)
 {
 	struct request **rq;
 	struct job *j;
-	size_t i, n;
+	int64_t t, next;
+	size_t i, n, pick;
 
 	if (d->req_dfd == -1)
 		return INT64_MAX;
@@ -609,22 +728,38 @@ jobs_requests(struct daemon *d, int64_t now)
 		free(rq);
 		return INT64_MAX;
 	}
-	/* One at a time, the oldest first (ids start with their time). */
-	for (i = 1; i < n; i++)
-		if (strcmp(rq[i]->id, rq[0]->id) < 0) {
-			struct request *t = rq[0];
-
-			rq[0] = rq[i];
-			rq[i] = t;
+	/* One at a time: the oldest of those that may be tried now. */
+	for (i = 0, pick = n, next = INT64_MAX; i < n; i++) {
+		if ((t = tried_next(d, rq[i]->id, now)) != 0) {
+			next = t < next ? t : next;
+			continue;
 		}
-	for (i = 1; i < n; i++)
-		request_free(rq[i]);
+		if (pick == n || strcmp(rq[i]->id, rq[pick]->id) < 0)
+			pick = i;
+	}
+	for (i = 0; i < n; i++)
+		if (i != pick)
+			request_free(rq[i]);
+	if (pick == n) {
+		free(rq);
+		d->requests_retry_at = next;
+		return next;
+	}
+	rq[0] = rq[pick];
+	d->requests_due = 1;		/* the others, when this one ends */
+	tried_now(rq[0]->id, now);
 	j = xcalloc(1, sizeof(*j));
 	j->id = ++d->next_job;
 	j->kind = JOB_ERASE;
 	j->dfd = -1;
 	j->opts.now = now;
-	j->ej = erase_job_new(d, rq[0]);
+	if ((j->ej = erase_job_new(d, rq[0])) == NULL) {
+		request_free(rq[0]);
+		free(rq);
+		free(j);
+		d->requests_retry_at = now + BACKOFF_MIN;
+		return d->requests_retry_at;
+	}
 	free(rq);
 	log_info("erase %s (request %s): %zu files", j->ej->req->id,
 	    j->ej->req->hash, j->ej->n);

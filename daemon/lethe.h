@@ -687,6 +687,7 @@ int		 fsio_lock_holder(int state_dfd, char *holder, size_t hsz);
 /* requests.c: the people's requests, kept in state_dir */
 #define REQUEST_KEY_LEN	32
 #define REQUEST_HASH_LEN 16		/* hex digits of a request's name */
+#define REQUEST_TEXT_MAX 1024		/* a reason's bytes at most */
 
 struct request_file {
 	char		*path;
@@ -713,6 +714,7 @@ struct request_verify {
 	uint64_t	 full;		/* the same */
 	uint64_t	 masked;	/* masked inside a network asked for */
 	uint64_t	 in_prefix;
+	size_t		 moved;		/* gone from their names meanwhile */
 };
 
 /* The key of request hashes (state_dir/request.key, made at first use). */
@@ -766,14 +768,16 @@ struct etarget {
 
 /*
  * Mask the request's full addresses in every target that holds any and
- * may be rewritten, then search them all again (vf).  Returns 0, or -1
- * when a file could not be searched or rewritten (its why).
+ * may be rewritten; each file done joins r's files (saved in rdfd, -1:
+ * not saved).  Returns 0, or -1 when a file could not be searched or
+ * rewritten (its why).
  */
-int		 erase_pass(const struct request *, struct etarget *, size_t,
+int		 erase_pass(struct request *, struct etarget *, size_t,
+		    int64_t now, const volatile int *cancel, int rdfd);
+/* The verifying search: what is left in each target (held), in vf. */
+int		 erase_verify(const struct request *, struct etarget *, size_t,
 		    int64_t now, const volatile int *cancel,
 		    struct request_verify *vf);
-/* The lines a pass erased join r's files. */
-void		 erase_count(struct request *, const struct etarget *, size_t);
 /*
  * After a pass: done (vf says nothing
  * is left): the receipt ID.json replaces the request file, 0.  Else the
@@ -795,6 +799,10 @@ void		 holds_copy(struct holds *dst, const struct holds *src);
    TIME_NONE. */
 int64_t		 holds_shrunk(const struct holds *old, const struct holds *new);
 void		 holds_wake_daemon(int state_dfd);
+/* Why a hold of these nets would keep more than one person's lines (a
+   network wider than a set masks to), or NULL. */
+const char	*holds_too_wide(const struct config *, const char *set,
+		    const struct addr_net *, size_t);
 
 /* digest.c: SHA-256 and HMAC-SHA256 (nettle) */
 #define DIGEST_HEX	65		/* 64 hex digits and a NUL */
@@ -876,6 +884,7 @@ struct xform_match {
 	struct addr_prefix prefix;	/* the set's: what masked means */
 	int64_t		 since;		/* find: lines outside [since, */
 	int64_t		 until;		/* until] are passed over */
+	int		 untimed;	/* lines of no known time are in */
 	/* find: a matched line for the export (other addresses masked) */
 	int		(*export)(void *arg, const char *line, size_t len);
 	void		*export_arg;
@@ -1474,6 +1483,8 @@ struct daemon {
 	int		 requests_due;	/* look at them now (USR2, start) */
 	uint64_t	 requests_gen;	/* follow_sealed_gen when looked */
 	int64_t		 requests_retry_at;
+	int64_t		 requests_backoff;
+	uint64_t	 holds_gen;	/* daemon_holds calls */
 };
 
 #define BACKOFF_MIN	5

@@ -266,6 +266,10 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 		o->since = rel_time("--since", o->since_arg, o->now, ust);
 	if (o->until_arg != NULL && c->fn != cmd_hold)
 		o->until = rel_time("--until", o->until_arg, o->now, ust);
+	if (o->reason != NULL && strlen(o->reason) > REQUEST_TEXT_MAX) {
+		log_warnx("--reason: longer than %d bytes", REQUEST_TEXT_MAX);
+		exit(ust);
+	}
 	if (o->wait_arg != NULL &&
 	    config_parse_duration(o->wait_arg, &o->wait) == -1) {
 		log_warnx("--wait \"%s\": not a duration", log_esc(o->wait_arg));

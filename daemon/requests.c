@@ -36,15 +36,16 @@
 #define REQ_MAGIC	"lethe-request 1\n"
 #define REQ_MAX		(1024 * 1024)
 #define KEY_NAME	"request.key"
+#define TIME_MAX_SANE	253402300799LL	/* 9999-12-31T23:59:59Z */
 
 int
 request_key(int state_dfd, uint8_t key[REQUEST_KEY_LEN], const char **why)
 {
+	struct stat st;
 	ssize_t n;
 	int fd;
 
-	if ((fd = fsio_openat(state_dfd, KEY_NAME, O_RDONLY | O_NOFOLLOW, 0))
-	    != -1) {
+	if ((fd = fsio_openat_file(state_dfd, KEY_NAME, &st, why)) != -1) {
 		n = fsio_read(fd, key, REQUEST_KEY_LEN);
 		fsio_close(fd);
 		if (n == REQUEST_KEY_LEN)
@@ -141,31 +142,55 @@ put_hex(FILE *fp, const char *s)
 		fprintf(fp, "%02x", (unsigned char)*s);
 }
 
+static int
+hexdig(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static char *
 unhex(const char *s)
 {
 	size_t n = strlen(s), i;
 	char *o;
-	unsigned v;
+	int hi, lo;
 
 	if (strcmp(s, "=") == 0)
 		return xstrdup("");
-	if (n % 2 != 0)
+	if (n % 2 != 0 || n / 2 > REQUEST_TEXT_MAX)
 		return NULL;
 	o = xmalloc(n / 2 + 1);
 	for (i = 0; i < n / 2; i++) {
-		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
+		if ((hi = hexdig(s[2 * i])) == -1 ||
+		    (lo = hexdig(s[2 * i + 1])) == -1 || (hi | lo) == 0) {
 			free(o);
 			return NULL;
 		}
-		o[i] = (char)v;
-		if (o[i] == '\0') {
-			free(o);
-			return NULL;
-		}
+		o[i] = (char)(hi << 4 | lo);
 	}
 	o[n / 2] = '\0';
 	return o;
+}
+
+/* An id or a hash as lethe writes them: nothing to escape, ever. */
+static int
+plain_word(const char *s, size_t max, int hexonly)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if (hexdig(*s) == -1 && (hexonly || !((*s >= 'A' &&
+		    *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '-')))
+			return 0;
+		else if (hexonly && *s >= 'A' && *s <= 'F')
+			return 0;
+	return n > 0 && n <= max;
 }
 
 void
@@ -321,29 +346,36 @@ request_decode(char *text, size_t len, const char **why)
 			goto bad;
 		*a++ = '\0';
 		if (strcmp(line, "id") == 0) {
-			if (strlen(a) >= sizeof(r->id) || strchr(a, '/') ||
-			    *a == '.' || *a == '\0')
+			if (r->id[0] != '\0' || !plain_word(a, sizeof(r->id) - 1,
+			    0))
 				goto bad;
 			(void)strlcpy(r->id, a, sizeof(r->id));
 		} else if (strcmp(line, "time") == 0) {
+			errno = 0;
 			t = strtoll(a, &end, 10);
-			if (*end != '\0')
+			if (*end != '\0' || end == a || errno == ERANGE ||
+			    t < 0 || t > TIME_MAX_SANE)
 				goto bad;
 			r->time = t;
 		} else if (strcmp(line, "until") == 0) {
+			errno = 0;
 			t = strtoll(a, &end, 10);
-			if (*end != '\0' || t <= 0)
+			if (*end != '\0' || end == a || errno == ERANGE ||
+			    t <= 0 || t > TIME_MAX_SANE)
 				goto bad;
 			r->until = t;
 		} else if (strcmp(line, "hash") == 0) {
-			if (strlen(a) != REQUEST_HASH_LEN)
+			if (strlen(a) != REQUEST_HASH_LEN ||
+			    !plain_word(a, REQUEST_HASH_LEN, 1))
 				goto bad;
 			memcpy(r->hash, a, REQUEST_HASH_LEN + 1);
 		} else if (strcmp(line, "reason") == 0) {
-			if (strcmp(a, "-") != 0 && (r->reason = unhex(a)) == NULL)
+			if (r->reason != NULL || (strcmp(a, "-") != 0 &&
+			    (r->reason = unhex(a)) == NULL))
 				goto bad;
 		} else if (strcmp(line, "set") == 0) {
-			if (strcmp(a, "-") != 0 && (r->set = unhex(a)) == NULL)
+			if (r->set != NULL || (strcmp(a, "-") != 0 &&
+			    (r->set = unhex(a)) == NULL))
 				goto bad;
 		} else if (strcmp(line, "net") == 0) {
 			if ((b = strchr(a, ' ')) == NULL || b - a != 32)
@@ -385,6 +417,7 @@ request_load_all(int rdfd, struct request ***out, size_t *n)
 {
 	struct request *r;
 	struct dirent *de;
+	struct stat st;
 	const char *why;
 	char *buf;
 	size_t len;
@@ -399,8 +432,11 @@ request_load_all(int rdfd, struct request ***out, size_t *n)
 	while ((de = fsio_dir_next(d)) != NULL) {
 		if (de->d_name[0] == '.' || strchr(de->d_name, '.') != NULL)
 			continue;	/* temp files, receipts (ID.json) */
-		if ((fd = fsio_openat(rdfd, de->d_name, O_RDONLY | O_NOFOLLOW,
-		    0)) == -1) {
+		/* A regular file only: never blocks on a FIFO. */
+		if ((fd = fsio_openat_file(rdfd, de->d_name, &st, &why)) ==
+		    -1) {
+			log_warnx("request \"%s\": %s", log_esc(de->d_name),
+			    why);
 			bad++;
 			continue;
 		}
@@ -430,19 +466,54 @@ request_load_all(int rdfd, struct request ***out, size_t *n)
 
 /* ---- receipts ----------------------------------------------------------- */
 
+/* The length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
 void
 json_str(FILE *fp, const char *s)
 {
-	fputc('"', fp);
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n;
 
-		if (c == '"' || c == '\\')
-			fprintf(fp, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(fp, "\\u%04x", c);
-		else
-			fputc(c, fp);
+	fputc('"', fp);
+	while (u != NULL && *u != '\0') {
+		if (*u == '"' || *u == '\\')
+			fprintf(fp, "\\%c", *u);
+		else if (*u < 0x20 || *u == 0x7f)
+			fprintf(fp, "\\u%04x", *u);
+		else if ((n = utf8_len(u)) == 0)
+			fputs("\\ufffd", fp);	/* not UTF-8: a byte lost */
+		else {
+			fwrite(u, 1, n, fp);
+			u += n;
+			continue;
+		}
+		u++;
 	}
 	fputc('"', fp);
 }

@@ -125,7 +125,9 @@ in_range(const struct xform_match *x, int64_t t)
 {
 	if (x->since != TIME_NONE && (t == TIME_NONE || t < x->since))
 		return 0;
-	if (x->until != TIME_NONE && (t == TIME_NONE || t > x->until))
+	/* An erase's lines before the request: untimed ones are of them. */
+	if (x->until != TIME_NONE && (t == TIME_NONE ? !x->untimed :
+	    t > x->until))
 		return 0;
 	return 1;
 }

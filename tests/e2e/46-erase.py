@@ -65,7 +65,7 @@ L.require_root(t)
 SEED = int(os.environ.get("ERASE_SEED", "46"))
 KILLS = int(os.environ.get("ERASE_KILLS", "20"))
 KILL_LINES = int(os.environ.get("ERASE_KILL_LINES", "24000"))
-PARTS = os.environ.get("ERASE_PARTS", "A,B,C,D").split(",")
+PARTS = os.environ.get("ERASE_PARTS", "A,B,C,D,E").split(",")
 T0 = time.monotonic()
 root = t.mkdtemp()
 outputs = []            # stdout + stderr of every lethe run
@@ -995,8 +995,41 @@ def part_d():
     t.info("D: done at %.1f s" % (time.monotonic() - T0))
 
 
+def part_e():
+    """E: lines before a file's first time, and a file with no time at all,
+    are erased too (they are older than the request, not newer)."""
+    d = os.path.join(root, "e")
+    logs = os.path.join(d, "logs")
+    os.makedirs(logs, 0o755)
+    conf = os.path.join(d, "lethe.conf")
+    with open(conf, "w") as f:
+        f.write("[global]\nstate_dir = %s/state\n\n[web]\nlogs = %s/"
+                "access.log\nformat = combined\nwindow = 7d\nretain = "
+                "365d\ncompress_after = off\n" % (d, logs))
+    a = "192.0.2.7"
+    lines = ['%s - - [not a time] "GET / HTTP/1.1" 200 5 "-" "ua"\n' % a,
+             '%s - - [29/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 '
+             '"-" "ua"\n' % a]
+    with open(os.path.join(logs, "access.log.1"), "w") as f:
+        f.writelines(lines)
+    with open(os.path.join(logs, "access.log.2"), "w") as f:
+        f.write(lines[0] * 3)
+    os.utime(os.path.join(logs, "access.log.2"), (F.NOW - 86400,
+                                                   F.NOW - 86400))
+    open(os.path.join(logs, "access.log"), "w").close()
+    r = lethe(conf, ["erase", "--reason", "E", a])
+    t.check(r.rc == 0, "E: erase of untimed lines: exit %s\n%s" % (
+        r.rc, r.out + r.err))
+    for n in ("access.log.1", "access.log.2"):
+        data = open(os.path.join(logs, n)).read()
+        t.check(a not in data, "E: %s keeps %s full after the erase: %r"
+                % (n, "the address", data[:200]))
+    r = lethe(conf, ["find", a])
+    t.check(r.rc == 1, "E: find after the erase: exit %s, want 1" % r.rc)
+
+
 for name, fn in (("A", part_a), ("B", part_b), ("C", part_c),
-                 ("D", part_d)):
+                 ("D", part_d), ("E", part_e)):
     if name in PARTS:
         fn()
 for o in outputs:

@@ -164,6 +164,15 @@ def main():
     t.check(r.rc == 2, "a hold ending before now: exit %s, want 2" % r.rc)
     r = lethe(NOW, "hold", ATTACKER, "--until", "+1d")
     t.check(r.rc == 2, "a hold without a reason: exit %s, want 2" % r.rc)
+    # a hold of everyone, or of a network wider than the set masks to
+    for wide in ("::/0", "0.0.0.0/0", "198.51.0.0/15", "192.0.2.7:80/24",
+                 "::ffff:192.0.2.0/24"):
+        r = lethe(NOW, "hold", wide, "--until", "+1d", "--reason", "x")
+        t.check(r.rc == 2, "a hold of %s: exit %s, want 2" % (wide, r.rc))
+    # --now does not stretch hold_max: the limit is the real clock's too
+    far = int(time.time()) + 400 * DAY
+    r = lethe(far, "hold", ATTACKER, "--until", "+30d", "--reason", "x")
+    t.check(r.rc == 2, "a hold made --now +400d: exit %s, want 2" % r.rc)
     r = lethe(NOW, "hold", "--list")
     t.check(r.rc == 0 and "no holds" in r.out, "refused holds were saved: "
             "%s" % r.out)
