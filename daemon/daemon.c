@@ -298,6 +298,9 @@ tick(struct daemon *d)
 	for (i = 0; i < d->conf->nsets; i++)
 		next = EARLIER(next, rotation_step(d, i, now));
 	next = EARLIER(next, jobs_requests(d, now));
+	if (now >= d->holds_next)
+		daemon_holds(d, d->conf);
+	next = EARLIER(next, d->holds_next);
 	if (d->rescan)
 		follow_rescan(d, now);
 	for (i = 0; i < d->cat.nfiles; i++) {
@@ -389,6 +392,12 @@ daemon_holds(struct daemon *d, const struct config *oc)
 	d->holds = nh;
 	d->nholds = d->conf->nsets;
 	d->holds_gen++;
+	/* An ended hold's file (its addresses) goes when it ends. */
+	d->holds_next = INT64_MAX;
+	for (i = 0; i < d->nholds; i++)
+		for (j = 0; j < nh[i].n; j++)
+			if (nh[i].v[j].until < d->holds_next)
+				d->holds_next = nh[i].v[j].until;
 }
 
 /* ---- reload ---------------------------------------------------------------- */

@@ -1485,6 +1485,7 @@ struct daemon {
 	int64_t		 requests_retry_at;
 	int64_t		 requests_backoff;
 	uint64_t	 holds_gen;	/* daemon_holds calls */
+	int64_t		 holds_next;	/* the first hold ends then */
 };
 
 #define BACKOFF_MIN	5
