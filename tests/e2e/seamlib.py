@@ -168,15 +168,26 @@ class Pause:
 
     def wait_paused(self, timeout=60):
         """'paused' (PATH exists), 'exited' (it ended first: the Nth call
-        never came) or 'timeout'."""
+        never came) or 'timeout'.  The seam creates PATH, then writes its
+        line: paused waits (a few seconds at most) for the line too, so
+        that content() reads it whole on a loaded machine."""
         end = time.monotonic() + timeout
         while True:
             if os.path.exists(self.path):
+                self._wait_line(5.0)
                 return "paused"
             if self.proc.poll() is not None:
                 return "paused" if os.path.exists(self.path) else "exited"
             if time.monotonic() > end:
                 return "timeout"
+            time.sleep(0.002)
+
+    def _wait_line(self, limit):
+        end = time.monotonic() + limit
+        while time.monotonic() < end and self.proc.poll() is None:
+            c = self.content()
+            if c is None or c.endswith("\n"):
+                return
             time.sleep(0.002)
 
     def content(self):
