@@ -97,8 +97,10 @@ unit: $(UNIT_BINS)
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/fuzz/replay.sh $(O)
 
+# E2E_SANITIZE: the sanitizer pass (tests/e2e/passlib.py) runs the same
+# checks with fewer repetitions; the normal pass runs the full figures.
 e2e: $(LETHE)
-	@LETHE=$(abspath $(LETHE)) sh tests/e2e/run.sh
+	@LETHE=$(abspath $(LETHE)) E2E_SANITIZE='$(SANITIZE)' sh tests/e2e/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all
