@@ -42,9 +42,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as D  # noqa: E402
 import lethelib as L  # noqa: E402
+import seamlib as S  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 OPS = ["open", "read", "write", "fsync", "rename", "unlink", "close"]
 A_SECONDS = float(os.environ.get("FAULT_A_SECONDS", "100"))
 B_SECONDS = float(os.environ.get("FAULT_B_SECONDS", "100"))
@@ -53,29 +52,7 @@ t = L.Test("78-faults")
 T0 = time.monotonic()
 
 
-def fault_binary():
-    """The fault build: $LETHE_FAULT_BIN, or build-fault/lethe made with
-    make from the source tree these tests sit in."""
-    b = os.environ.get("LETHE_FAULT_BIN")
-    if b:
-        return b
-    if not os.path.exists(os.path.join(REPO, "Makefile")) or \
-            not os.path.exists(os.path.join(REPO, "daemon", "fsio.c")):
-        t.skip("no source tree at %s to build the fault seam in, and "
-               "LETHE_FAULT_BIN is not set: fault injection NOT tested"
-               % REPO)
-    argv = ["make", "--no-print-directory", "-s", "O=build-fault",
-            "CFLAGS=-DLETHE_FAULT_SEAM", "all"]
-    p = subprocess.run(argv, cwd=REPO, capture_output=True, timeout=600)
-    if p.returncode != 0:
-        t.fail("building the fault seam failed: %s\n%s%s" % (
-            " ".join(argv), p.stdout.decode()[-3000:],
-            p.stderr.decode()[-3000:]))
-        t.done()
-    return os.path.join(REPO, "build-fault", "lethe")
-
-
-FAULT_BIN = fault_binary()
+FAULT_BIN = S.fault_binary(t)
 
 
 def run(binary, args, env=None, timeout=60):
@@ -95,18 +72,6 @@ def run(binary, args, env=None, timeout=60):
         return L.Result(argv, None, (x.stdout or b"").decode(
             "utf-8", "backslashreplace"), (x.stderr or b"").decode(
             "utf-8", "backslashreplace"), timed_out=True)
-
-
-def read_counts(path):
-    out = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                k, v = line.split()
-                out[k] = int(v)
-    except FileNotFoundError:
-        return None
-    return out
 
 
 def temp_files(d):
@@ -302,7 +267,7 @@ base, logs, conf = fresh("ref")
 cnt = os.path.join(root, "ref.count")
 r1 = once(FAULT_BIN, conf, env={"LETHE_FAULT_COUNT": cnt})
 t.check(r1.rc == 0, "fault-free once (fault build) failed\n%s" % r1.show())
-counts = read_counts(cnt)
+counts = S.read_counts(cnt)
 if counts is None:
     t.fail("the fault build wrote no LETHE_FAULT_COUNT file: the seam is "
            "missing\n%s" % r1.show())
@@ -345,7 +310,7 @@ for spec in plan:
         os.unlink(cnt)
     rf = once(FAULT_BIN, conf, env={"LETHE_FAULT": spec,
                                     "LETHE_FAULT_COUNT": cnt})
-    c = read_counts(cnt) or {}
+    c = S.read_counts(cnt) or {}
     fired = c.get("fired", 0) > 0
     stats["fired" if fired else "not reached"] += 1
     what = "LETHE_FAULT=%s" % spec
@@ -535,7 +500,7 @@ try:
     dm = None
     t.check(got is not None, "fault-free: the rotated segment was not "
             "compressed within 4 s")
-    bcounts = read_counts(cnt) or {}
+    bcounts = S.read_counts(cnt) or {}
     t.info("run, one fault-free rotation cycle: calls %s" % ", ".join(
         "%s %d" % (o, bcounts.get(o, 0)) for o in OPS + ["any"]))
     catch_up("fault-free")
@@ -603,7 +568,7 @@ try:
                                    "\n".join(dm.texts()[-10:])),
                 kind="B crash")
         dm = None
-        c = read_counts(cnt) or {}
+        c = S.read_counts(cnt) or {}
         bfired += c.get("fired", 0) > 0
         catch_up(what)
         seq_check(what)
