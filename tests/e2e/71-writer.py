@@ -21,6 +21,8 @@ pidfile (reopen = signal USR1 PIDFILE).
      writes all the time, so settle must not seal a segment before it
      reopened.
 
+In the sanitizer pass the writer writes half as long in each part.
+
 After each part (writer idle, every segment sealed and compressed, lethe
 stopped with SIGTERM) every file of the set is read back with python's
 gzip, not lethe: every sequence number appears exactly once, every line is
@@ -46,6 +48,7 @@ WRITER = os.path.join(HERE, "writer.py")
 sys.path.insert(0, HERE)
 from proclib import (Fail, LetheLog, procs, read_file, start,  # noqa: E402
                      stop, wait_until)
+import passlib as P  # noqa: E402
 import writer as W  # noqa: E402  (addr_of: the address of line N)
 
 RATE = 60000            # lines per second asked of the writer
@@ -315,12 +318,13 @@ def main():
     os.chmod(root, 0o700)
     fails = []
     try:
-        parts = [("A", dict(rotate="1m", reopen_delay=0, duration=15)),
-                 ("B", dict(rotate="5m", reopen_delay=2, duration=20))]
+        div = P.count(1, 2, "each part's writing time divided by")
+        parts = [("A", dict(rotate="1m", reopen_delay=0, duration=15 / div)),
+                 ("B", dict(rotate="5m", reopen_delay=2, duration=20 / div))]
         setpriv = shutil.which("setpriv")
         if setpriv:
             parts.append(("C", dict(
-                rotate="off", reopen_delay=2, duration=20, clock_rate=1,
+                rotate="off", reopen_delay=2, duration=20 / div, clock_rate=1,
                 usr1_every=5, compress_after="5s", owner=(65534, 65534),
                 blind=True,
                 wrap=(setpriv, "--bounding-set=-sys_ptrace,-lease",
