@@ -110,10 +110,12 @@ fuzz: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # fault: lethe with the fault seam of daemon/fsio.c (LETHE_FAULT, never in
-# a normal build) as build-fault/lethe, for tests/e2e/78-faults.py.
+# a normal build) as build-fault/lethe, for tests/e2e/78-faults.py and the
+# seam tests; with SANITIZE, a sanitizer build of it as build-fault-san/
+# (objects of one kind per directory: make cannot see a change of flags).
 .PHONY: fault
 fault:
-	@$(MAKE) --no-print-directory O=build-fault \
+	@$(MAKE) --no-print-directory O=build-fault$(if $(SANITIZE),-san) \
 	    CFLAGS='$(CFLAGS) -DLETHE_FAULT_SEAM' all
 
 # check-long: the long runs (.ci/run calls it after make test): every
@@ -188,7 +190,7 @@ uninstall:
 	done
 
 clean:
-	rm -rf build build-san build-fuzz build-fault build-clang
+	rm -rf build build-san build-fuzz build-fault build-fault-san build-clang
 
 # deb: the Debian package (debian/), built by dpkg-buildpackage -us -uc -b in
 # a temporary copy of the tree (dpkg-buildpackage writes its results beside

@@ -1,34 +1,39 @@
 #!/usr/bin/env python3
 """Fault injection: a build with the fault seam of daemon/fsio.c (make
-fault: build-fault/lethe, built here when missing) makes the Nth open,
-read, write, fsync, rename, unlink or close fail with a chosen errno
-(LETHE_FAULT=OP:N[+]:ERRNO; N+ fails that call and every later one, a
-disk that stays broken), and counts the calls (LETHE_FAULT_COUNT).
+fault: build-fault/lethe, built here when missing; build-fault-san/lethe
+in the sanitizer pass) makes the Nth open, read, write, fsync, rename,
+unlink or close fail with a chosen errno (LETHE_FAULT=OP:N[+]:ERRNO; N+
+fails that call and every later one, a disk that stays broken), and
+counts the calls (LETHE_FAULT_COUNT).
 
 A. once over a mixed directory (a live file due for rotation, a plain
    file to mask and compress, a gzip to mask, a plain file to compress,
    a gzip past retain to delete, files lethe does not manage): for every
    call N of every kind (EIO, ENOSPC; EINTR and EAGAIN where the wrapper
    retries; and "N+" ENOSPC), a fresh copy, once with the fault, then
-   once without.  After the faulty run: every original line on disk
-   exactly once (masked or not, compared through the masked form that
-   the ipaddress module computes), no line masked before its time, the
-   unmanaged files untouched, no full address printed.  After the clean
-   run: no temp file, every line exactly once, and the files as a
-   fault-free run leaves them (a segment that the faulty run rotated is
-   one run ahead: it equals the second fault-free run).
+   once without, within a time budget (FAULT_A_SECONDS, default 100,
+   counted from the start, the build included, which walks every call
+   on a 2-core machine; 40 in the sanitizer pass, which takes its calls
+   round-robin over the kinds).
+   After the faulty run: every original line on disk exactly once
+   (masked or not, compared through the masked form that the ipaddress
+   module computes), no line masked before its time, the unmanaged files
+   untouched, no full address printed.  After the clean run: no temp
+   file, every line exactly once, and the files as a fault-free run
+   leaves them (a segment that the faulty run rotated is one run ahead:
+   it equals the second fault-free run).
 
 B. lethe run with a writer (fast clock): a rotation (rename, create,
    hook, seal, compress) with the Nth call of a kind failing, then a
    restart without the fault that must finish the work; after each: no
    temp file, every line written so far on disk exactly once.  N walks
    the calls that a fault-free cycle makes, round-robin over the kinds,
-   within a time budget (FAULT_B_SECONDS, default 100); the ones not
-   reached are printed.
+   within a time budget (FAULT_B_SECONDS, default 100; 25 in the
+   sanitizer pass); the ones not reached are printed.
 
 The normal build must ignore LETHE_FAULT (the seam is not compiled in).
-Env: LETHE_FAULT_BIN (a fault build to use), FAULT_A_SECONDS (default
-100), FAULT_B_SECONDS, E2E_KEEP=1."""
+Env: LETHE_FAULT_BIN (a fault build to use), FAULT_A_SECONDS,
+FAULT_B_SECONDS, E2E_KEEP=1."""
 
 import collections
 import os
@@ -42,11 +47,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as D  # noqa: E402
 import lethelib as L  # noqa: E402
+import passlib as P  # noqa: E402
 import seamlib as S  # noqa: E402
 
 OPS = ["open", "read", "write", "fsync", "rename", "unlink", "close"]
-A_SECONDS = float(os.environ.get("FAULT_A_SECONDS", "100"))
-B_SECONDS = float(os.environ.get("FAULT_B_SECONDS", "100"))
+A_SECONDS = P.count(100.0, 40.0, "A: seconds of the once fault walk",
+                    env="FAULT_A_SECONDS")
+B_SECONDS = P.count(100.0, 25.0, "B: seconds of the run fault walk",
+                    env="FAULT_B_SECONDS")
 
 t = L.Test("78-faults")
 T0 = time.monotonic()
@@ -294,6 +302,17 @@ for op in OPS:
 # A disk that stays full: every call from the Nth on fails.
 for n in range(1, counts["any"] + 1):
     plan.append("any:%d+:ENOSPC" % n)
+if P.sanitizer_pass():
+    # Its budget reaches a part of the plan (the normal pass's, all of
+    # it): round-robin over the kinds, each from its first call, as in B.
+    queues = collections.OrderedDict()
+    for spec in plan:
+        queues.setdefault(spec.split(":")[0], []).append(spec)
+    plan = []
+    while any(queues.values()):
+        for q in queues.values():
+            if q:
+                plan.append(q.pop(0))
 
 stats = collections.Counter()
 pair_specs = []

@@ -11,8 +11,9 @@ zcat, skips trailing NUL padding).
 
 - need_root: as root, go on; otherwise skip (exit 77, the reason on the
   last line), except when CI is set: then the test fails.
-- fault_binary: the fault build (make fault: build-fault/lethe), built
-  when needed, as 78-faults does; LETHE_FAULT_BIN overrides.
+- fault_binary: the fault build (make fault: build-fault/lethe; in the
+  sanitizer pass a sanitizer build, build-fault-san/lethe), built when
+  needed; LETHE_FAULT_BIN overrides.
 - run: one lethe command with a clean environment (TZ=UTC, no fault or
   pause variables unless given); Pause: one command started with
   LETHE_PAUSE=OP:N:PATH, paused before its Nth OP until PATH is removed.
@@ -38,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import lethelib as L  # noqa: E402
+import passlib as P  # noqa: E402
 
 CI = bool(os.environ.get("CI"))
 LETHE = L.LETHE
@@ -74,9 +76,11 @@ def need_root(t, what):
 
 
 def fault_binary(t):
-    """The fault build: $LETHE_FAULT_BIN, or build-fault/lethe made with
-    `make fault`'s flags from the source tree these tests sit in (make is
-    incremental: it rebuilds only what changed)."""
+    """The fault build: $LETHE_FAULT_BIN, or `make fault` in the source
+    tree these tests sit in (make is incremental: it rebuilds only what
+    changed): build-fault/lethe, or in the sanitizer pass a sanitizer
+    build of it, build-fault-san/lethe, so that the faults and pauses run
+    under the sanitizers too."""
     b = os.environ.get("LETHE_FAULT_BIN")
     if b:
         return b
@@ -88,15 +92,16 @@ def fault_binary(t):
             t.done()
         t.skip("no source tree at %s to build the fault seam in, and "
                "LETHE_FAULT_BIN is not set: the seam tests NOT run" % REPO)
-    argv = ["make", "--no-print-directory", "-s", "O=build-fault",
-            "CFLAGS=-DLETHE_FAULT_SEAM", "all"]
+    argv = ["make", "--no-print-directory", "-s", "fault",
+            "SANITIZE=" + P.SANITIZE]
     p = subprocess.run(argv, cwd=REPO, capture_output=True, timeout=600)
     if p.returncode != 0:
         t.fail("building the fault seam failed: %s\n%s%s" % (
             " ".join(argv), p.stdout.decode()[-3000:],
             p.stderr.decode()[-3000:]))
         t.done()
-    return os.path.join(REPO, "build-fault", "lethe")
+    return os.path.join(REPO, "build-fault-san" if P.SANITIZE else
+                        "build-fault", "lethe")
 
 
 def clean_env(env=None):
