@@ -23,7 +23,6 @@ the test; nginx's own times are real, within the hour of lethe's clock).
 
 import base64
 import http.client
-import importlib.util
 import ipaddress
 import os
 import shutil
@@ -35,12 +34,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import nginxlib as NX  # noqa: E402
 from proclib import Fail, LetheLog, procs, start, stop, wait_until  # noqa
-
-_spec = importlib.util.spec_from_file_location(
-    "nginx70", os.path.join(HERE, "70-nginx.py"))
-N = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(N)     # its main() runs only as a script
 
 NAME = "69-nginx-user"
 USERS = ["[1000000000]", "[4102444800]"]
@@ -98,29 +93,10 @@ def lines_of(path):
 
 def test(root, lethe, nginx):
     fails = []
-    run = os.path.join(root, "run")
-    logs = os.path.join(root, "logs")
     state = os.path.join(root, "state")
-    for d in (run, logs):
-        os.makedirs(d, 0o755)
-        os.chmod(d, 0o755)
-    live = os.path.join(logs, "access.log")
-    pidfile = os.path.join(run, "nginx.pid")
-    port = N.free_port()
-    nconf = os.path.join(root, "nginx.conf")
-    with open(nconf, "w") as f:
-        f.write(N.NGINX_CONF.format(run=run, logs=logs, port=port))
-    nerr = os.path.join(run, "nginx-error.log")
-    ng = start([nginx, "-e", nerr, "-p", root, "-c", nconf],
-               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-               stderr=subprocess.DEVNULL)
-    wait_until(lambda: ng.poll() is not None or (
-        os.path.exists(pidfile) and os.path.exists(live)), 20,
-        "nginx to start")
-    if ng.poll() is not None:
-        raise Fail("nginx exited with %s" % ng.returncode)
-    wait_until(lambda: _listens(port), 20,
-               "nginx to listen on 127.0.0.1:%d" % port)
+    ngx = NX.Nginx(nginx, root)
+    ng, port, logs, live, pidfile = (ngx.proc, ngx.port, ngx.logs, ngx.live,
+                                     ngx.pidfile)
 
     real = time.time()
     clock0 = int(real) // 3600 * 3600 + 1800    # half past the hour
@@ -242,15 +218,6 @@ def test(root, lethe, nginx):
     return fails
 
 
-def _listens(port):
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
-
-
 def main():
     lethe = os.environ.get("LETHE", "")
     if not lethe or not os.access(lethe, os.X_OK):
@@ -260,7 +227,7 @@ def main():
     if os.geteuid() != 0:
         say("cannot run: needs root (nginx as root, apt-get)")
         return 1
-    nginx = N.ensure_nginx()
+    nginx = NX.ensure_nginx(NAME)
     root = tempfile.mkdtemp(prefix="lethe-69-")
     os.chmod(root, 0o700)
     try:

@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nginxlib as NX  # noqa: E402
 from proclib import (Fail, LetheLog, procs, read_file, start,  # noqa: E402
                      stop, wait_until)
 
@@ -60,84 +60,8 @@ SEGMENT = re.compile(r'^access\.log-\d{8}T\d{4}Z(\.gz)?$')
 LINE = re.compile(rb'^(\S+) - (\S+) \[([^\]]+)\] "GET /req/(\d+) HTTP/1\.1" '
                   rb'(\d{3}) (\d+) "([^"]*)" "([^"]*)" "([^"]*)"$')
 
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes 2;
-user root root;
-pid {run}/nginx.pid;
-error_log {run}/nginx-error.log notice;
-events {{ worker_connections 256; }}
-http {{
-    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
-                    '$status $body_bytes_sent "$http_referer" '
-                    '"$http_user_agent" "$http_x_forwarded_for"';
-    access_log {logs}/access.log main;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    set_real_ip_from 127.0.0.1;
-    real_ip_header X-Forwarded-For;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ return 200 "ok"; }}
-    }}
-}}
-"""
-
-
 def say(msg):
     print("%s: %s" % (NAME, msg), flush=True)
-
-
-def find_nginx():
-    for p in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if p and os.access(p, os.X_OK):
-            return p
-    return None
-
-
-def ensure_nginx():
-    """nginx's path; install it with apt-get when missing."""
-    if find_nginx():
-        return find_nginx()
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    tried = []
-    for update in (False, True):
-        if update:
-            r = subprocess.run(["apt-get", "update"], env=env,
-                               stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=600)
-            tried.append("apt-get update: exit %d" % r.returncode)
-        for pkg in ("nginx-light", "nginx"):
-            try:
-                r = subprocess.run(["apt-get", "install", "-y", pkg],
-                                   env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, timeout=600)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                tried.append("apt-get install %s: %s" % (pkg, e))
-                continue
-            out = r.stdout.decode(errors="replace").strip().splitlines()
-            tried.append("apt-get install %s: exit %d%s" % (
-                pkg, r.returncode, ": " + out[-1] if out else ""))
-            if find_nginx():
-                return find_nginx()
-    say("cannot run: nginx is not installed and could not be installed (%s)"
-        % "; ".join(tried))
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def client_addr(i):
@@ -282,42 +206,10 @@ def scan(logs, n, uncertain, after_mask):
 
 def test(root, lethe, nginx):
     fails = []
-    run = os.path.join(root, "run")
-    logs = os.path.join(root, "logs")
     state = os.path.join(root, "state")
-    for d in (run, logs):
-        os.makedirs(d, 0o755)
-        os.chmod(d, 0o755)
-    live = os.path.join(logs, "access.log")
-    pidfile = os.path.join(run, "nginx.pid")
-    port = free_port()
-    nconf = os.path.join(root, "nginx.conf")
-    with open(nconf, "w") as f:
-        f.write(NGINX_CONF.format(run=run, logs=logs, port=port))
-    r = subprocess.run([nginx, "-t", "-q", "-e", os.path.join(
-        run, "nginx-error.log"), "-p", root, "-c", nconf],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-    if r.returncode != 0:
-        raise Fail("nginx -t rejects the test's config:\n%s" %
-                   r.stdout.decode(errors="replace"))
-    nout = open(os.path.join(root, "nginx.out"), "wb")
-    ng = start([nginx, "-e", os.path.join(run, "nginx-error.log"), "-p", root,
-                "-c", nconf], stdin=subprocess.DEVNULL, stdout=nout,
-               stderr=subprocess.STDOUT)
-    nout.close()
-
-    def nginx_up():
-        if ng.poll() is not None:
-            return True
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-        except OSError:
-            return False
-        return os.path.exists(pidfile) and os.path.exists(live)
-    wait_until(nginx_up, 20, "nginx to listen on 127.0.0.1:%d" % port)
-    if ng.poll() is not None:
-        raise Fail("nginx exited with %s:\n%s" % (ng.returncode, open(
-            os.path.join(run, "nginx-error.log"), errors="replace").read()))
+    ngx = NX.Nginx(nginx, root)
+    ng, port, logs, live, pidfile = (ngx.proc, ngx.port, ngx.logs, ngx.live,
+                                     ngx.pidfile)
 
     conf = os.path.join(root, "lethe.conf")
     with open(conf, "w") as f:
@@ -487,7 +379,7 @@ def main():
     if os.geteuid() != 0:
         say("cannot run: needs root (nginx as root, apt-get)")
         return 1
-    nginx = ensure_nginx()
+    nginx = NX.ensure_nginx(NAME)
     root = tempfile.mkdtemp(prefix="lethe-70-")
     os.chmod(root, 0o700)
     fails = []
