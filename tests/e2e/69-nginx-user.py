@@ -25,17 +25,16 @@ import base64
 import http.client
 import ipaddress
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import nginxlib as NX  # noqa: E402
-from proclib import Fail, LetheLog, procs, start, stop, wait_until  # noqa
+import proclib  # noqa: E402
+from proclib import Fail, LetheLog, stop, wait_until  # noqa: E402
 
 NAME = "69-nginx-user"
 USERS = ["[1000000000]", "[4102444800]"]
@@ -108,19 +107,9 @@ def test(root, lethe, nginx):
                 "compress_after = off\nretain = 30d\n" % (
                     state, live, pidfile))
     log = LetheLog(os.path.join(root, "lethe.err"))
-    env = dict(os.environ)
-    for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM"):
-        env.pop(k, None)
-    env["LETHE_TEST_CLOCK_RATE"] = "1"
-    with open(log.path, "wb") as errf:
-        lp = start([lethe, "-c", conf, "--now", str(clock0), "run"],
-                   stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
-                   env=env)
-    wait_until(lambda: lp.poll() is not None or any(
-        x.startswith("lethe: running:") for x in log.lines()), 20,
-        "lethe's \"running:\" line")
-    if lp.poll() is not None:
-        raise Fail("lethe exited with %s:\n%s" % (lp.returncode, log.tail()))
+    lp, _ = proclib.start_lethe(
+        [lethe, "-c", conf, "--now", str(clock0), "run"], log,
+        env={"LETHE_TEST_CLOCK_RATE": "1"})
 
     plan = []
     for i in range(60):
@@ -219,32 +208,9 @@ def test(root, lethe, nginx):
 
 
 def main():
-    lethe = os.environ.get("LETHE", "")
-    if not lethe or not os.access(lethe, os.X_OK):
-        say("cannot run: LETHE must name the lethe binary (got %r)" % lethe)
-        return 1
-    lethe = os.path.abspath(lethe)
-    if os.geteuid() != 0:
-        say("cannot run: needs root (nginx as root, apt-get)")
-        return 1
-    nginx = NX.ensure_nginx(NAME)
-    root = tempfile.mkdtemp(prefix="lethe-69-")
-    os.chmod(root, 0o700)
-    try:
-        fails = test(root, lethe, nginx)
-    except Fail as e:
-        fails = [str(e)]
-    finally:
-        for p in procs:
-            stop(p, timeout=10)
-        if os.environ.get("E2E_KEEP"):
-            say("kept %s" % root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    for f in fails:
-        say("FAIL: " + f)
-    say("%d failures" % len(fails) if fails else "all checks passed")
-    return 1 if fails else 0
+    return proclib.main(NAME, "nginx as root, apt-get",
+                        lambda root, lethe: test(root, lethe,
+                                                 NX.ensure_nginx(NAME)))
 
 
 if __name__ == "__main__":

@@ -25,18 +25,16 @@ import http.client
 import ipaddress
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nginxlib as NX  # noqa: E402
-from proclib import (Fail, LetheLog, procs, read_file, start,  # noqa: E402
-                     stop, wait_until)
+import proclib  # noqa: E402
+from proclib import Fail, LetheLog, read_file, stop, wait_until  # noqa: E402
 
 NAME = "70-nginx"
 MIN_REQUESTS = 20000    # at least this many requests
@@ -44,7 +42,6 @@ MIN_SECONDS = 12.0      # and for at least this long
 MAX_REQUESTS = 400000
 THREADS = 4
 USR1_EVERY = 2.0        # seconds between two SIGUSR1 to lethe
-KEEP = bool(os.environ.get("E2E_KEEP"))
 
 ROTATED = re.compile(r'^lethe: rotated "(.*)" to "([^"/]*)"$')
 SEALED = re.compile(r'^lethe: sealed "(.*)"$')
@@ -222,15 +219,7 @@ def test(root, lethe, nginx):
     env = dict(os.environ)
     for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "LETHE_TEST_CLOCK_RATE"):
         env.pop(k, None)
-    with open(log.path, "wb") as errf:
-        lp = start([lethe, "-c", conf, "run"], stdin=subprocess.DEVNULL,
-                   stdout=errf, stderr=errf, env=env)
-    wait_until(lambda: lp.poll() is not None or any(
-        l.startswith("lethe: running:") for l in log.lines()), 20,
-        "lethe's \"running:\" line")
-    if lp.poll() is not None:
-        raise Fail("lethe exited with %s before it was ready:\n%s" % (
-            lp.returncode, log.tail()))
+    lp, _ = proclib.start_lethe([lethe, "-c", conf, "run"], log)
 
     def nrotated():
         return sum(1 for l in log.lines() if ROTATED.match(l))
@@ -371,36 +360,9 @@ def test(root, lethe, nginx):
 
 
 def main():
-    lethe = os.environ.get("LETHE", "")
-    if not lethe or not os.access(lethe, os.X_OK):
-        say("cannot run: LETHE must name the lethe binary (got %r)" % lethe)
-        return 1
-    lethe = os.path.abspath(lethe)
-    if os.geteuid() != 0:
-        say("cannot run: needs root (nginx as root, apt-get)")
-        return 1
-    nginx = NX.ensure_nginx(NAME)
-    root = tempfile.mkdtemp(prefix="lethe-70-")
-    os.chmod(root, 0o700)
-    fails = []
-    try:
-        try:
-            fails = test(root, lethe, nginx)
-        except Fail as e:
-            fails = [str(e)]
-    finally:
-        for p in procs:
-            stop(p, timeout=10)
-        if KEEP:
-            say("kept %s" % root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    if fails:
-        for f in fails:
-            say("FAIL: " + f)
-        return 1
-    say("ok")
-    return 0
+    return proclib.main(NAME, "nginx as root, apt-get",
+                        lambda root, lethe: test(root, lethe,
+                                                 NX.ensure_nginx(NAME)))
 
 
 if __name__ == "__main__":
