@@ -23,7 +23,6 @@ zcat, skips trailing NUL padding).
   that are neither an original nor its masked form).
 """
 
-import calendar
 import gzip
 import os
 import random
@@ -38,6 +37,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import daemonlib as D  # noqa: E402
 import lethelib as L  # noqa: E402
 import passlib as P  # noqa: E402
 
@@ -53,12 +53,8 @@ ENV_DROP = ("LETHE_FAULT", "LETHE_FAULT_COUNT", "LETHE_PAUSE",
             "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
 
 
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t)))
-
-
-def epoch(s):
-    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+iso = D.iso                     # epoch -> "2026-06-01T10:00:00Z"
+epoch = L.iso_to_epoch          # and back
 
 
 # ------------------------------------------------------------ environment
@@ -403,14 +399,8 @@ def read_any(path):
         return part, True, "%s: %s" % (type(e).__name__, e)
 
 
-def split(data):
-    """Lines (the last one may lack its newline) and whether it had one."""
-    if not data:
-        return [], True
-    parts = data.split(b"\n")
-    if parts[-1] == b"":
-        return parts[:-1], True
-    return parts, False
+# lines (the last one may lack its newline) and whether it had one
+split = L.split_lines
 
 
 class Census:
@@ -533,19 +523,8 @@ def hidden_lethe(dirs):
 
 
 def ranges(xs, limit=8):
-    xs = sorted(xs)
-    out = []
-    i = 0
-    while i < len(xs):
-        j = i
-        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
-            j += 1
-        out.append("%d" % xs[i] if i == j else "%d-%d" % (xs[i], xs[j]))
-        i = j + 1
-    s = ", ".join(out[:limit])
-    if len(out) > limit:
-        s += ", ... (%d ranges)" % len(out)
-    return s
+    """[1,2,3,7] -> "1-3, 7": daemonlib.ranges, at most 8 shown."""
+    return D.ranges(xs, limit)
 
 
 def copy_tree(src, dst):
