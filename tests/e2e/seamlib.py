@@ -914,6 +914,22 @@ class ShiftRig:
                     "%s %d" % (op, counts.get(op, 0)) for op in PAUSE_OPS),
                 reached, worst[0], worst[1], worst[2]))
 
+    def run_all(self, big, label, seam_ok, seam_why):
+        """Every scenario in real timing (big lines), then as a pause walk
+        (300 lines) when the pause seam works (seam_ok, seam_why: what
+        pause_seam_works said); then the figures, as info lines."""
+        for name in SHIFT_SCENARIOS:
+            self.real_timing(ShiftScenario(self, name, big, 1), label)
+        if not seam_ok:
+            self.t.fail("pause walk not run: %s" % seam_why)
+        else:
+            if seam_why:
+                self.t.fail(seam_why)
+            for name in SHIFT_SCENARIOS:
+                self.pause_walk(ShiftScenario(self, name, 300, 6), label)
+        for f in self.figures:
+            self.t.info(f)
+
 
 def daemon_line(dm, pattern, start=0):
     """(real arrival time, text) of the first line of a daemonlib.Daemon
