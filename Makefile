@@ -97,8 +97,10 @@ unit: $(UNIT_BINS)
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh tests/fuzz/replay.sh $(O)
 
+# E2E_SANITIZE: the sanitizer pass (tests/e2e/passlib.py) runs the same
+# checks with fewer repetitions; the normal pass runs the full figures.
 e2e: $(LETHE)
-	@LETHE=$(abspath $(LETHE)) sh tests/e2e/run.sh
+	@LETHE=$(abspath $(LETHE)) E2E_SANITIZE='$(SANITIZE)' sh tests/e2e/run.sh
 
 # fail2ban: the package 47-fail2ban drives (a fail2ban-server with its own
 # config), as root only: the test needs root and skips without it.
@@ -111,10 +113,12 @@ fuzz: $(FUZZ_BINS)
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # fault: lethe with the fault seam of daemon/fsio.c (LETHE_FAULT, never in
-# a normal build) as build-fault/lethe, for tests/e2e/78-faults.py.
+# a normal build) as build-fault/lethe, for tests/e2e/78-faults.py and the
+# seam tests; with SANITIZE, a sanitizer build of it as build-fault-san/
+# (objects of one kind per directory: make cannot see a change of flags).
 .PHONY: fault
 fault:
-	@$(MAKE) --no-print-directory O=build-fault \
+	@$(MAKE) --no-print-directory O=build-fault$(if $(SANITIZE),-san) \
 	    CFLAGS='$(CFLAGS) -DLETHE_FAULT_SEAM' all
 
 # check-long: the long runs (.ci/run calls it after make test): every
@@ -200,7 +204,7 @@ uninstall:
 	done
 
 clean:
-	rm -rf build build-san build-fuzz build-fault build-clang
+	rm -rf build build-san build-fuzz build-fault build-fault-san build-clang
 
 # deb: the Debian package (debian/), built by dpkg-buildpackage -us -uc -b in
 # a temporary copy of the tree (dpkg-buildpackage writes its results beside

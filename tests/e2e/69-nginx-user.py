@@ -23,24 +23,18 @@ the test; nginx's own times are real, within the hour of lethe's clock).
 
 import base64
 import http.client
-import importlib.util
 import ipaddress
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from proclib import Fail, LetheLog, procs, start, stop, wait_until  # noqa
-
-_spec = importlib.util.spec_from_file_location(
-    "nginx70", os.path.join(HERE, "70-nginx.py"))
-N = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(N)     # its main() runs only as a script
+import nginxlib as NX  # noqa: E402
+import proclib  # noqa: E402
+from proclib import Fail, LetheLog, stop, wait_until  # noqa: E402
 
 NAME = "69-nginx-user"
 USERS = ["[1000000000]", "[4102444800]"]
@@ -98,29 +92,10 @@ def lines_of(path):
 
 def test(root, lethe, nginx):
     fails = []
-    run = os.path.join(root, "run")
-    logs = os.path.join(root, "logs")
     state = os.path.join(root, "state")
-    for d in (run, logs):
-        os.makedirs(d, 0o755)
-        os.chmod(d, 0o755)
-    live = os.path.join(logs, "access.log")
-    pidfile = os.path.join(run, "nginx.pid")
-    port = N.free_port()
-    nconf = os.path.join(root, "nginx.conf")
-    with open(nconf, "w") as f:
-        f.write(N.NGINX_CONF.format(run=run, logs=logs, port=port))
-    nerr = os.path.join(run, "nginx-error.log")
-    ng = start([nginx, "-e", nerr, "-p", root, "-c", nconf],
-               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-               stderr=subprocess.DEVNULL)
-    wait_until(lambda: ng.poll() is not None or (
-        os.path.exists(pidfile) and os.path.exists(live)), 20,
-        "nginx to start")
-    if ng.poll() is not None:
-        raise Fail("nginx exited with %s" % ng.returncode)
-    wait_until(lambda: _listens(port), 20,
-               "nginx to listen on 127.0.0.1:%d" % port)
+    ngx = NX.Nginx(nginx, root)
+    ng, port, logs, live, pidfile = (ngx.proc, ngx.port, ngx.logs, ngx.live,
+                                     ngx.pidfile)
 
     real = time.time()
     clock0 = int(real) // 3600 * 3600 + 1800    # half past the hour
@@ -132,19 +107,9 @@ def test(root, lethe, nginx):
                 "compress_after = off\nretain = 30d\n" % (
                     state, live, pidfile))
     log = LetheLog(os.path.join(root, "lethe.err"))
-    env = dict(os.environ)
-    for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM"):
-        env.pop(k, None)
-    env["LETHE_TEST_CLOCK_RATE"] = "1"
-    with open(log.path, "wb") as errf:
-        lp = start([lethe, "-c", conf, "--now", str(clock0), "run"],
-                   stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
-                   env=env)
-    wait_until(lambda: lp.poll() is not None or any(
-        x.startswith("lethe: running:") for x in log.lines()), 20,
-        "lethe's \"running:\" line")
-    if lp.poll() is not None:
-        raise Fail("lethe exited with %s:\n%s" % (lp.returncode, log.tail()))
+    lp, _ = proclib.start_lethe(
+        [lethe, "-c", conf, "--now", str(clock0), "run"], log,
+        env={"LETHE_TEST_CLOCK_RATE": "1"})
 
     plan = []
     for i in range(60):
@@ -242,42 +207,10 @@ def test(root, lethe, nginx):
     return fails
 
 
-def _listens(port):
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
-
-
 def main():
-    lethe = os.environ.get("LETHE", "")
-    if not lethe or not os.access(lethe, os.X_OK):
-        say("cannot run: LETHE must name the lethe binary (got %r)" % lethe)
-        return 1
-    lethe = os.path.abspath(lethe)
-    if os.geteuid() != 0:
-        say("cannot run: needs root (nginx as root, apt-get)")
-        return 1
-    nginx = N.ensure_nginx()
-    root = tempfile.mkdtemp(prefix="lethe-69-")
-    os.chmod(root, 0o700)
-    try:
-        fails = test(root, lethe, nginx)
-    except Fail as e:
-        fails = [str(e)]
-    finally:
-        for p in procs:
-            stop(p, timeout=10)
-        if os.environ.get("E2E_KEEP"):
-            say("kept %s" % root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    for f in fails:
-        say("FAIL: " + f)
-    say("%d failures" % len(fails) if fails else "all checks passed")
-    return 1 if fails else 0
+    return proclib.main(NAME, "nginx as root, apt-get",
+                        lambda root, lethe: test(root, lethe,
+                                                 NX.ensure_nginx(NAME)))
 
 
 if __name__ == "__main__":

@@ -25,18 +25,16 @@ import http.client
 import ipaddress
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from proclib import (Fail, LetheLog, procs, read_file, start,  # noqa: E402
-                     stop, wait_until)
+import nginxlib as NX  # noqa: E402
+import proclib  # noqa: E402
+from proclib import Fail, LetheLog, read_file, stop, wait_until  # noqa: E402
 
 NAME = "70-nginx"
 MIN_REQUESTS = 20000    # at least this many requests
@@ -44,7 +42,6 @@ MIN_SECONDS = 12.0      # and for at least this long
 MAX_REQUESTS = 400000
 THREADS = 4
 USR1_EVERY = 2.0        # seconds between two SIGUSR1 to lethe
-KEEP = bool(os.environ.get("E2E_KEEP"))
 
 ROTATED = re.compile(r'^lethe: rotated "(.*)" to "([^"/]*)"$')
 SEALED = re.compile(r'^lethe: sealed "(.*)"$')
@@ -60,84 +57,8 @@ SEGMENT = re.compile(r'^access\.log-\d{8}T\d{4}Z(\.gz)?$')
 LINE = re.compile(rb'^(\S+) - (\S+) \[([^\]]+)\] "GET /req/(\d+) HTTP/1\.1" '
                   rb'(\d{3}) (\d+) "([^"]*)" "([^"]*)" "([^"]*)"$')
 
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes 2;
-user root root;
-pid {run}/nginx.pid;
-error_log {run}/nginx-error.log notice;
-events {{ worker_connections 256; }}
-http {{
-    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
-                    '$status $body_bytes_sent "$http_referer" '
-                    '"$http_user_agent" "$http_x_forwarded_for"';
-    access_log {logs}/access.log main;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    set_real_ip_from 127.0.0.1;
-    real_ip_header X-Forwarded-For;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ return 200 "ok"; }}
-    }}
-}}
-"""
-
-
 def say(msg):
     print("%s: %s" % (NAME, msg), flush=True)
-
-
-def find_nginx():
-    for p in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if p and os.access(p, os.X_OK):
-            return p
-    return None
-
-
-def ensure_nginx():
-    """nginx's path; install it with apt-get when missing."""
-    if find_nginx():
-        return find_nginx()
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    tried = []
-    for update in (False, True):
-        if update:
-            r = subprocess.run(["apt-get", "update"], env=env,
-                               stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=600)
-            tried.append("apt-get update: exit %d" % r.returncode)
-        for pkg in ("nginx-light", "nginx"):
-            try:
-                r = subprocess.run(["apt-get", "install", "-y", pkg],
-                                   env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, timeout=600)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                tried.append("apt-get install %s: %s" % (pkg, e))
-                continue
-            out = r.stdout.decode(errors="replace").strip().splitlines()
-            tried.append("apt-get install %s: exit %d%s" % (
-                pkg, r.returncode, ": " + out[-1] if out else ""))
-            if find_nginx():
-                return find_nginx()
-    say("cannot run: nginx is not installed and could not be installed (%s)"
-        % "; ".join(tried))
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def client_addr(i):
@@ -282,42 +203,10 @@ def scan(logs, n, uncertain, after_mask):
 
 def test(root, lethe, nginx):
     fails = []
-    run = os.path.join(root, "run")
-    logs = os.path.join(root, "logs")
     state = os.path.join(root, "state")
-    for d in (run, logs):
-        os.makedirs(d, 0o755)
-        os.chmod(d, 0o755)
-    live = os.path.join(logs, "access.log")
-    pidfile = os.path.join(run, "nginx.pid")
-    port = free_port()
-    nconf = os.path.join(root, "nginx.conf")
-    with open(nconf, "w") as f:
-        f.write(NGINX_CONF.format(run=run, logs=logs, port=port))
-    r = subprocess.run([nginx, "-t", "-q", "-e", os.path.join(
-        run, "nginx-error.log"), "-p", root, "-c", nconf],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-    if r.returncode != 0:
-        raise Fail("nginx -t rejects the test's config:\n%s" %
-                   r.stdout.decode(errors="replace"))
-    nout = open(os.path.join(root, "nginx.out"), "wb")
-    ng = start([nginx, "-e", os.path.join(run, "nginx-error.log"), "-p", root,
-                "-c", nconf], stdin=subprocess.DEVNULL, stdout=nout,
-               stderr=subprocess.STDOUT)
-    nout.close()
-
-    def nginx_up():
-        if ng.poll() is not None:
-            return True
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-        except OSError:
-            return False
-        return os.path.exists(pidfile) and os.path.exists(live)
-    wait_until(nginx_up, 20, "nginx to listen on 127.0.0.1:%d" % port)
-    if ng.poll() is not None:
-        raise Fail("nginx exited with %s:\n%s" % (ng.returncode, open(
-            os.path.join(run, "nginx-error.log"), errors="replace").read()))
+    ngx = NX.Nginx(nginx, root)
+    ng, port, logs, live, pidfile = (ngx.proc, ngx.port, ngx.logs, ngx.live,
+                                     ngx.pidfile)
 
     conf = os.path.join(root, "lethe.conf")
     with open(conf, "w") as f:
@@ -330,15 +219,7 @@ def test(root, lethe, nginx):
     env = dict(os.environ)
     for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "LETHE_TEST_CLOCK_RATE"):
         env.pop(k, None)
-    with open(log.path, "wb") as errf:
-        lp = start([lethe, "-c", conf, "run"], stdin=subprocess.DEVNULL,
-                   stdout=errf, stderr=errf, env=env)
-    wait_until(lambda: lp.poll() is not None or any(
-        l.startswith("lethe: running:") for l in log.lines()), 20,
-        "lethe's \"running:\" line")
-    if lp.poll() is not None:
-        raise Fail("lethe exited with %s before it was ready:\n%s" % (
-            lp.returncode, log.tail()))
+    lp, _ = proclib.start_lethe([lethe, "-c", conf, "run"], log)
 
     def nrotated():
         return sum(1 for l in log.lines() if ROTATED.match(l))
@@ -479,36 +360,9 @@ def test(root, lethe, nginx):
 
 
 def main():
-    lethe = os.environ.get("LETHE", "")
-    if not lethe or not os.access(lethe, os.X_OK):
-        say("cannot run: LETHE must name the lethe binary (got %r)" % lethe)
-        return 1
-    lethe = os.path.abspath(lethe)
-    if os.geteuid() != 0:
-        say("cannot run: needs root (nginx as root, apt-get)")
-        return 1
-    nginx = ensure_nginx()
-    root = tempfile.mkdtemp(prefix="lethe-70-")
-    os.chmod(root, 0o700)
-    fails = []
-    try:
-        try:
-            fails = test(root, lethe, nginx)
-        except Fail as e:
-            fails = [str(e)]
-    finally:
-        for p in procs:
-            stop(p, timeout=10)
-        if KEEP:
-            say("kept %s" % root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    if fails:
-        for f in fails:
-            say("FAIL: " + f)
-        return 1
-    say("ok")
-    return 0
+    return proclib.main(NAME, "nginx as root, apt-get",
+                        lambda root, lethe: test(root, lethe,
+                                                 NX.ensure_nginx(NAME)))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ pidfile (reopen = signal USR1 PIDFILE).
      writes all the time, so settle must not seal a segment before it
      reopened.
 
+In the sanitizer pass the writer writes half as long in each part.
+
 After each part (writer idle, every segment sealed and compressed, lethe
 stopped with SIGTERM) every file of the set is read back with python's
 gzip, not lethe: every sequence number appears exactly once, every line is
@@ -37,21 +39,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 NAME = "71-writer"
 HERE = os.path.dirname(os.path.abspath(__file__))
 WRITER = os.path.join(HERE, "writer.py")
 sys.path.insert(0, HERE)
-from proclib import (Fail, LetheLog, procs, read_file, start,  # noqa: E402
-                     stop, wait_until)
+import proclib  # noqa: E402
+from proclib import Fail, LetheLog, read_file, start, stop, wait_until  # noqa
+import passlib as P  # noqa: E402
 import writer as W  # noqa: E402  (addr_of: the address of line N)
 
 RATE = 60000            # lines per second asked of the writer
 MIN_RATE = 50000        # lines per second it must achieve
 CLOCK_RATE = 60         # lethe's test clock: a minute per real second
-KEEP = bool(os.environ.get("E2E_KEEP"))
 
 ROTATED = re.compile(r'^lethe: rotated "(.*)" to "([^"/]*)"$')
 SEALED = re.compile(r'^lethe: sealed "(.*)"$')
@@ -104,25 +105,12 @@ def run_part(root, lethe, tag, rotate, reopen_delay, duration,
                 "compress_after = %s\nmask_early = 1m\nretain = 90d\n" % (
                     state, live, rotate, pidfile, compress_after))
     log = LetheLog(os.path.join(base, "lethe.err"))
-    env = dict(os.environ)
-    env.pop("NOTIFY_SOCKET", None)
-    env.pop("JOURNAL_STREAM", None)
-    env["LETHE_TEST_CLOCK_RATE"] = str(clock_rate)
     now0 = int(time.time())
-    with open(log.path, "wb") as errf:
-        lp = start(list(wrap) + [lethe, "-c", conf, "--now", str(now0),
-                                 "-v", "run"],
-                   stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,
-                   env=env)
-    t0 = time.monotonic()
-    wp = None
+    lp = wp = None
     try:
-        wait_until(lambda: lp.poll() is not None or any(
-            l.startswith("lethe: running:") for l in log.lines()), 20,
-            "lethe's \"running:\" line")
-        if lp.poll() is not None:
-            raise Fail("lethe exited with %s before it was ready:\n%s" % (
-                lp.returncode, log.tail()))
+        lp, t0 = proclib.start_lethe(
+            list(wrap) + [lethe, "-c", conf, "--now", str(now0), "-v", "run"],
+            log, env={"LETHE_TEST_CLOCK_RATE": str(clock_rate)})
         # The writer's time stamps follow lethe's clock.
         wnow = now0 + (time.monotonic() - t0) * clock_rate
         with open(os.path.join(base, "writer.out"), "wb") as wout:
@@ -199,7 +187,8 @@ def run_part(root, lethe, tag, rotate, reopen_delay, duration,
     finally:
         if wp is not None:
             stop(wp, timeout=10)
-        stop(lp)
+        if lp is not None:
+            stop(lp)
 
     lines = log.lines()
     nrot = sum(1 for l in lines if ROTATED.match(l))
@@ -302,49 +291,32 @@ def ranges(seqs, n=8):
     return ", ".join(out)
 
 
-def main():
-    lethe = os.environ.get("LETHE", "")
-    if not lethe or not os.access(lethe, os.X_OK):
-        say("cannot run: LETHE must name the lethe binary (got %r)" % lethe)
-        return 1
-    lethe = os.path.abspath(lethe)
-    if os.geteuid() != 0:
-        say("cannot run: needs root (lethe reads /proc/*/fd of the writer)")
-        return 1
-    root = tempfile.mkdtemp(prefix="lethe-71-")
-    os.chmod(root, 0o700)
+def run_parts(root, lethe):
     fails = []
-    try:
-        parts = [("A", dict(rotate="1m", reopen_delay=0, duration=15)),
-                 ("B", dict(rotate="5m", reopen_delay=2, duration=20))]
-        setpriv = shutil.which("setpriv")
-        if setpriv:
-            parts.append(("C", dict(
-                rotate="off", reopen_delay=2, duration=20, clock_rate=1,
-                usr1_every=5, compress_after="5s", owner=(65534, 65534),
-                blind=True,
-                wrap=(setpriv, "--bounding-set=-sys_ptrace,-lease",
-                      "--inh-caps=-sys_ptrace,-lease", "--"))))
-        else:
-            say("note: no setpriv: part C (lethe blind) not run")
-        for tag, kw in parts:
-            try:
-                fails += run_part(root, lethe, tag, **kw)
-            except Fail as e:
-                fails.append("%s: %s" % (tag, e))
-    finally:
-        for p in procs:
-            stop(p, timeout=10)
-        if KEEP:
-            say("kept %s" % root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    if fails:
-        for f in fails:
-            say("FAIL: " + f)
-        return 1
-    say("ok")
-    return 0
+    div = P.count(1, 2, "each part's writing time divided by")
+    parts = [("A", dict(rotate="1m", reopen_delay=0, duration=15 / div)),
+             ("B", dict(rotate="5m", reopen_delay=2, duration=20 / div))]
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        parts.append(("C", dict(
+            rotate="off", reopen_delay=2, duration=20 / div, clock_rate=1,
+            usr1_every=5, compress_after="5s", owner=(65534, 65534),
+            blind=True,
+            wrap=(setpriv, "--bounding-set=-sys_ptrace,-lease",
+                  "--inh-caps=-sys_ptrace,-lease", "--"))))
+    else:
+        say("note: no setpriv: part C (lethe blind) not run")
+    for tag, kw in parts:
+        try:
+            fails += run_part(root, lethe, tag, **kw)
+        except Fail as e:
+            fails.append("%s: %s" % (tag, e))
+    return fails
+
+
+def main():
+    return proclib.main(NAME, "lethe reads /proc/*/fd of the writer",
+                        run_parts)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ older than the window (on the clock of the moment of the kill) holds a
 full address.  Afterwards: every line exactly once across all files (plain
 or gzip), no temp file left, and audit at the final clock exits 0.
 
-Env: CRASH_SEED (default: random, printed), CRASH_CYCLES (default 60),
-E2E_KEEP=1 keeps the temp dir."""
+Env: CRASH_SEED (default: random, printed), CRASH_CYCLES (default 60;
+20 in the sanitizer pass), E2E_KEEP=1 keeps the temp dir."""
 
 import os
 import random
@@ -22,10 +22,11 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as D  # noqa: E402
 import lethelib as L  # noqa: E402
+import passlib as P  # noqa: E402
 
 D.need_lethe()
 seed = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
-cycles = int(os.environ.get("CRASH_CYCLES", "60"))
+cycles = P.count(60, 20, "kill cycles", env="CRASH_CYCLES")
 print("72-crash: seed %d (rerun with CRASH_SEED=%d), %d cycles" % (
     seed, seed, cycles))
 rng = random.Random(seed)

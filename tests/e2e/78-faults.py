@@ -1,34 +1,39 @@
 #!/usr/bin/env python3
 """Fault injection: a build with the fault seam of daemon/fsio.c (make
-fault: build-fault/lethe, built here when missing) makes the Nth open,
-read, write, fsync, rename, unlink or close fail with a chosen errno
-(LETHE_FAULT=OP:N[+]:ERRNO; N+ fails that call and every later one, a
-disk that stays broken), and counts the calls (LETHE_FAULT_COUNT).
+fault: build-fault/lethe, built here when missing; build-fault-san/lethe
+in the sanitizer pass) makes the Nth open, read, write, fsync, rename,
+unlink or close fail with a chosen errno (LETHE_FAULT=OP:N[+]:ERRNO; N+
+fails that call and every later one, a disk that stays broken), and
+counts the calls (LETHE_FAULT_COUNT).
 
 A. once over a mixed directory (a live file due for rotation, a plain
    file to mask and compress, a gzip to mask, a plain file to compress,
    a gzip past retain to delete, files lethe does not manage): for every
    call N of every kind (EIO, ENOSPC; EINTR and EAGAIN where the wrapper
    retries; and "N+" ENOSPC), a fresh copy, once with the fault, then
-   once without.  After the faulty run: every original line on disk
-   exactly once (masked or not, compared through the masked form that
-   the ipaddress module computes), no line masked before its time, the
-   unmanaged files untouched, no full address printed.  After the clean
-   run: no temp file, every line exactly once, and the files as a
-   fault-free run leaves them (a segment that the faulty run rotated is
-   one run ahead: it equals the second fault-free run).
+   once without, within a time budget (FAULT_A_SECONDS, default 100,
+   counted from the start, the build included, which walks every call
+   on a 2-core machine; 40 in the sanitizer pass, which takes its calls
+   round-robin over the kinds).
+   After the faulty run: every original line on disk exactly once
+   (masked or not, compared through the masked form that the ipaddress
+   module computes), no line masked before its time, the unmanaged files
+   untouched, no full address printed.  After the clean run: no temp
+   file, every line exactly once, and the files as a fault-free run
+   leaves them (a segment that the faulty run rotated is one run ahead:
+   it equals the second fault-free run).
 
 B. lethe run with a writer (fast clock): a rotation (rename, create,
    hook, seal, compress) with the Nth call of a kind failing, then a
    restart without the fault that must finish the work; after each: no
    temp file, every line written so far on disk exactly once.  N walks
    the calls that a fault-free cycle makes, round-robin over the kinds,
-   within a time budget (FAULT_B_SECONDS, default 100); the ones not
-   reached are printed.
+   within a time budget (FAULT_B_SECONDS, default 100; 25 in the
+   sanitizer pass); the ones not reached are printed.
 
 The normal build must ignore LETHE_FAULT (the seam is not compiled in).
-Env: LETHE_FAULT_BIN (a fault build to use), FAULT_A_SECONDS (default
-100), FAULT_B_SECONDS, E2E_KEEP=1."""
+Env: LETHE_FAULT_BIN (a fault build to use), FAULT_A_SECONDS,
+FAULT_B_SECONDS, E2E_KEEP=1."""
 
 import collections
 import os
@@ -42,40 +47,20 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as D  # noqa: E402
 import lethelib as L  # noqa: E402
+import passlib as P  # noqa: E402
+import seamlib as S  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 OPS = ["open", "read", "write", "fsync", "rename", "unlink", "close"]
-A_SECONDS = float(os.environ.get("FAULT_A_SECONDS", "100"))
-B_SECONDS = float(os.environ.get("FAULT_B_SECONDS", "100"))
+A_SECONDS = P.count(100.0, 40.0, "A: seconds of the once fault walk",
+                    env="FAULT_A_SECONDS")
+B_SECONDS = P.count(100.0, 25.0, "B: seconds of the run fault walk",
+                    env="FAULT_B_SECONDS")
 
 t = L.Test("78-faults")
 T0 = time.monotonic()
 
 
-def fault_binary():
-    """The fault build: $LETHE_FAULT_BIN, or build-fault/lethe made with
-    make from the source tree these tests sit in."""
-    b = os.environ.get("LETHE_FAULT_BIN")
-    if b:
-        return b
-    if not os.path.exists(os.path.join(REPO, "Makefile")) or \
-            not os.path.exists(os.path.join(REPO, "daemon", "fsio.c")):
-        t.skip("no source tree at %s to build the fault seam in, and "
-               "LETHE_FAULT_BIN is not set: fault injection NOT tested"
-               % REPO)
-    argv = ["make", "--no-print-directory", "-s", "O=build-fault",
-            "CFLAGS=-DLETHE_FAULT_SEAM", "all"]
-    p = subprocess.run(argv, cwd=REPO, capture_output=True, timeout=600)
-    if p.returncode != 0:
-        t.fail("building the fault seam failed: %s\n%s%s" % (
-            " ".join(argv), p.stdout.decode()[-3000:],
-            p.stderr.decode()[-3000:]))
-        t.done()
-    return os.path.join(REPO, "build-fault", "lethe")
-
-
-FAULT_BIN = fault_binary()
+FAULT_BIN = S.fault_binary(t)
 
 
 def run(binary, args, env=None, timeout=60):
@@ -95,18 +80,6 @@ def run(binary, args, env=None, timeout=60):
         return L.Result(argv, None, (x.stdout or b"").decode(
             "utf-8", "backslashreplace"), (x.stderr or b"").decode(
             "utf-8", "backslashreplace"), timed_out=True)
-
-
-def read_counts(path):
-    out = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                k, v = line.split()
-                out[k] = int(v)
-    except FileNotFoundError:
-        return None
-    return out
 
 
 def temp_files(d):
@@ -302,7 +275,7 @@ base, logs, conf = fresh("ref")
 cnt = os.path.join(root, "ref.count")
 r1 = once(FAULT_BIN, conf, env={"LETHE_FAULT_COUNT": cnt})
 t.check(r1.rc == 0, "fault-free once (fault build) failed\n%s" % r1.show())
-counts = read_counts(cnt)
+counts = S.read_counts(cnt)
 if counts is None:
     t.fail("the fault build wrote no LETHE_FAULT_COUNT file: the seam is "
            "missing\n%s" % r1.show())
@@ -329,6 +302,17 @@ for op in OPS:
 # A disk that stays full: every call from the Nth on fails.
 for n in range(1, counts["any"] + 1):
     plan.append("any:%d+:ENOSPC" % n)
+if P.sanitizer_pass():
+    # Its budget reaches a part of the plan (the normal pass's, all of
+    # it): round-robin over the kinds, each from its first call, as in B.
+    queues = collections.OrderedDict()
+    for spec in plan:
+        queues.setdefault(spec.split(":")[0], []).append(spec)
+    plan = []
+    while any(queues.values()):
+        for q in queues.values():
+            if q:
+                plan.append(q.pop(0))
 
 stats = collections.Counter()
 pair_specs = []
@@ -345,7 +329,7 @@ for spec in plan:
         os.unlink(cnt)
     rf = once(FAULT_BIN, conf, env={"LETHE_FAULT": spec,
                                     "LETHE_FAULT_COUNT": cnt})
-    c = read_counts(cnt) or {}
+    c = S.read_counts(cnt) or {}
     fired = c.get("fired", 0) > 0
     stats["fired" if fired else "not reached"] += 1
     what = "LETHE_FAULT=%s" % spec
@@ -535,7 +519,7 @@ try:
     dm = None
     t.check(got is not None, "fault-free: the rotated segment was not "
             "compressed within 4 s")
-    bcounts = read_counts(cnt) or {}
+    bcounts = S.read_counts(cnt) or {}
     t.info("run, one fault-free rotation cycle: calls %s" % ", ".join(
         "%s %d" % (o, bcounts.get(o, 0)) for o in OPS + ["any"]))
     catch_up("fault-free")
@@ -603,7 +587,7 @@ try:
                                    "\n".join(dm.texts()[-10:])),
                 kind="B crash")
         dm = None
-        c = read_counts(cnt) or {}
+        c = S.read_counts(cnt) or {}
         bfired += c.get("fired", 0) > 0
         catch_up(what)
         seq_check(what)

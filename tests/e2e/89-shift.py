@@ -109,16 +109,6 @@ def python_shift(scn, d, logs, probe):
 
 
 rig = S.ShiftRig(t, root, FAULT, python_shift, 89)
-for name in S.SHIFT_SCENARIOS:
-    rig.real_timing(S.ShiftScenario(rig, name, BIG, 1), "python shift")
-if not SEAM_OK:
-    t.fail("pause walk not run: %s" % SEAM_WHY)
-else:
-    if SEAM_WHY:
-        t.fail(SEAM_WHY)
-    for name in S.SHIFT_SCENARIOS:
-        rig.pause_walk(S.ShiftScenario(rig, name, 300, 6), "python shift")
-for f in rig.figures:
-    t.info(f)
+rig.run_all(BIG, "python shift", SEAM_OK, SEAM_WHY)
 t.info("total %.0f s" % (time.monotonic() - T0))
 t.done()

@@ -152,17 +152,7 @@ def logrotate_shift(scn, d, logs, probe):
 t.info("%s (%s)" % (LR, subprocess.run([LR, "--version"], capture_output=True)
                     .stdout.decode(errors="replace").split("\n")[0]))
 rig = S.ShiftRig(t, root, FAULT, logrotate_shift, 90, prepare=prepare)
-for name in S.SHIFT_SCENARIOS:
-    rig.real_timing(S.ShiftScenario(rig, name, BIG, 1), "logrotate")
-if not SEAM_OK:
-    t.fail("pause walk not run: %s" % SEAM_WHY)
-else:
-    if SEAM_WHY:
-        t.fail(SEAM_WHY)
-    for name in S.SHIFT_SCENARIOS:
-        rig.pause_walk(S.ShiftScenario(rig, name, 300, 6), "logrotate")
-for f in rig.figures:
-    t.info(f)
+rig.run_all(BIG, "logrotate", SEAM_OK, SEAM_WHY)
 t.info("logrotate ran %d times" % len(runs))
 t.info("total %.0f s" % (time.monotonic() - T0))
 t.done()

@@ -5,6 +5,10 @@
 #   LETHE=/abs/build/lethe sh tests/e2e/run.sh [NAME-PATTERN]
 #   E2E_VERBOSE=1: print the output of passed tests too (notes)
 #   E2E_KEEP=1: keep each test's temp dir
+#   E2E_SANITIZE=address,...: the sanitizer pass (make SANITIZE=... e2e
+#     sets it): fewer repetitions, tests that run no code of the build
+#     skipped (tests/e2e/passlib.py); their "NOTE: sanitizer pass" lines
+#     are shown under the test's line
 set -u
 dir=$(dirname "$0")
 if [ -z "${LETHE:-}" ] || [ ! -x "$LETHE" ]; then
@@ -13,6 +17,10 @@ if [ -z "${LETHE:-}" ] || [ ! -x "$LETHE" ]; then
 fi
 export LETHE
 export PYTHONDONTWRITEBYTECODE=1
+export E2E_SANITIZE=${E2E_SANITIZE:-}
+[ -n "$E2E_SANITIZE" ] &&
+	echo "e2e: sanitizer pass ($E2E_SANITIZE): repeated loops shorter," \
+	    "full figures in the normal pass"
 pat=${1:-}
 p=0; f=0; s=0
 out=$(mktemp) || exit 1
@@ -30,7 +38,11 @@ for t in "$dir"/[0-9][0-9]-*.py "$dir"/[0-9][0-9]-*.sh; do
 	secs=$(($(date +%s) - t0))
 	if [ $rc -eq 0 ]; then
 		echo "e2e: $name ok (${secs} s)"
-		[ -n "${E2E_VERBOSE:-}" ] && sed 's/^/    /' "$out"
+		if [ -n "${E2E_VERBOSE:-}" ]; then
+			sed 's/^/    /' "$out"
+		else
+			sed -n 's/^NOTE: sanitizer pass ([^)]*): /    /p' "$out"
+		fi
 		p=$((p + 1))
 	elif [ $rc -eq 77 ]; then
 		echo "e2e: $name skipped: $(tail -n 1 "$out")"

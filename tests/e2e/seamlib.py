@@ -11,8 +11,9 @@ zcat, skips trailing NUL padding).
 
 - need_root: as root, go on; otherwise skip (exit 77, the reason on the
   last line), except when CI is set: then the test fails.
-- fault_binary: the fault build (make fault: build-fault/lethe), built
-  when needed, as 78-faults does; LETHE_FAULT_BIN overrides.
+- fault_binary: the fault build (make fault: build-fault/lethe; in the
+  sanitizer pass a sanitizer build, build-fault-san/lethe), built when
+  needed; LETHE_FAULT_BIN overrides.
 - run: one lethe command with a clean environment (TZ=UTC, no fault or
   pause variables unless given); Pause: one command started with
   LETHE_PAUSE=OP:N:PATH, paused before its Nth OP until PATH is removed.
@@ -22,7 +23,6 @@ zcat, skips trailing NUL padding).
   that are neither an original nor its masked form).
 """
 
-import calendar
 import gzip
 import os
 import random
@@ -37,7 +37,9 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import daemonlib as D  # noqa: E402
 import lethelib as L  # noqa: E402
+import passlib as P  # noqa: E402
 
 CI = bool(os.environ.get("CI"))
 LETHE = L.LETHE
@@ -51,12 +53,8 @@ ENV_DROP = ("LETHE_FAULT", "LETHE_FAULT_COUNT", "LETHE_PAUSE",
             "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
 
 
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t)))
-
-
-def epoch(s):
-    return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+iso = D.iso                     # epoch -> "2026-06-01T10:00:00Z"
+epoch = L.iso_to_epoch          # and back
 
 
 # ------------------------------------------------------------ environment
@@ -74,9 +72,11 @@ def need_root(t, what):
 
 
 def fault_binary(t):
-    """The fault build: $LETHE_FAULT_BIN, or build-fault/lethe made with
-    `make fault`'s flags from the source tree these tests sit in (make is
-    incremental: it rebuilds only what changed)."""
+    """The fault build: $LETHE_FAULT_BIN, or `make fault` in the source
+    tree these tests sit in (make is incremental: it rebuilds only what
+    changed): build-fault/lethe, or in the sanitizer pass a sanitizer
+    build of it, build-fault-san/lethe, so that the faults and pauses run
+    under the sanitizers too."""
     b = os.environ.get("LETHE_FAULT_BIN")
     if b:
         return b
@@ -88,15 +88,16 @@ def fault_binary(t):
             t.done()
         t.skip("no source tree at %s to build the fault seam in, and "
                "LETHE_FAULT_BIN is not set: the seam tests NOT run" % REPO)
-    argv = ["make", "--no-print-directory", "-s", "O=build-fault",
-            "CFLAGS=-DLETHE_FAULT_SEAM", "all"]
+    argv = ["make", "--no-print-directory", "-s", "fault",
+            "SANITIZE=" + P.SANITIZE]
     p = subprocess.run(argv, cwd=REPO, capture_output=True, timeout=600)
     if p.returncode != 0:
         t.fail("building the fault seam failed: %s\n%s%s" % (
             " ".join(argv), p.stdout.decode()[-3000:],
             p.stderr.decode()[-3000:]))
         t.done()
-    return os.path.join(REPO, "build-fault", "lethe")
+    return os.path.join(REPO, "build-fault-san" if P.SANITIZE else
+                        "build-fault", "lethe")
 
 
 def clean_env(env=None):
@@ -168,15 +169,26 @@ class Pause:
 
     def wait_paused(self, timeout=60):
         """'paused' (PATH exists), 'exited' (it ended first: the Nth call
-        never came) or 'timeout'."""
+        never came) or 'timeout'.  The seam creates PATH, then writes its
+        line: paused waits (a few seconds at most) for the line too, so
+        that content() reads it whole on a loaded machine."""
         end = time.monotonic() + timeout
         while True:
             if os.path.exists(self.path):
+                self._wait_line(5.0)
                 return "paused"
             if self.proc.poll() is not None:
                 return "paused" if os.path.exists(self.path) else "exited"
             if time.monotonic() > end:
                 return "timeout"
+            time.sleep(0.002)
+
+    def _wait_line(self, limit):
+        end = time.monotonic() + limit
+        while time.monotonic() < end and self.proc.poll() is None:
+            c = self.content()
+            if c is None or c.endswith("\n"):
+                return
             time.sleep(0.002)
 
     def content(self):
@@ -387,14 +399,8 @@ def read_any(path):
         return part, True, "%s: %s" % (type(e).__name__, e)
 
 
-def split(data):
-    """Lines (the last one may lack its newline) and whether it had one."""
-    if not data:
-        return [], True
-    parts = data.split(b"\n")
-    if parts[-1] == b"":
-        return parts[:-1], True
-    return parts, False
+# lines (the last one may lack its newline) and whether it had one
+split = L.split_lines
 
 
 class Census:
@@ -517,19 +523,8 @@ def hidden_lethe(dirs):
 
 
 def ranges(xs, limit=8):
-    xs = sorted(xs)
-    out = []
-    i = 0
-    while i < len(xs):
-        j = i
-        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
-            j += 1
-        out.append("%d" % xs[i] if i == j else "%d-%d" % (xs[i], xs[j]))
-        i = j + 1
-    s = ", ".join(out[:limit])
-    if len(out) > limit:
-        s += ", ... (%d ranges)" % len(out)
-    return s
+    """[1,2,3,7] -> "1-3, 7": daemonlib.ranges, at most 8 shown."""
+    return D.ranges(xs, limit)
 
 
 def copy_tree(src, dst):
@@ -918,6 +913,22 @@ class ShiftRig:
                 scn.name, len(points), ", ".join(
                     "%s %d" % (op, counts.get(op, 0)) for op in PAUSE_OPS),
                 reached, worst[0], worst[1], worst[2]))
+
+    def run_all(self, big, label, seam_ok, seam_why):
+        """Every scenario in real timing (big lines), then as a pause walk
+        (300 lines) when the pause seam works (seam_ok, seam_why: what
+        pause_seam_works said); then the figures, as info lines."""
+        for name in SHIFT_SCENARIOS:
+            self.real_timing(ShiftScenario(self, name, big, 1), label)
+        if not seam_ok:
+            self.t.fail("pause walk not run: %s" % seam_why)
+        else:
+            if seam_why:
+                self.t.fail(seam_why)
+            for name in SHIFT_SCENARIOS:
+                self.pause_walk(ShiftScenario(self, name, 300, 6), label)
+        for f in self.figures:
+            self.t.info(f)
 
 
 def daemon_line(dm, pattern, start=0):
