@@ -58,12 +58,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import daemonlib as D  # noqa: E402
 import findlib as F  # noqa: E402
+import passlib  # noqa: E402
 import lethelib as L  # noqa: E402
 
 t = L.Test("46-erase")
 L.require_root(t)
 SEED = int(os.environ.get("ERASE_SEED", "46"))
-KILLS = int(os.environ.get("ERASE_KILLS", "20"))
+KILLS = passlib.count(20, 6, "kill -9 during an erase", env="ERASE_KILLS")
 KILL_LINES = int(os.environ.get("ERASE_KILL_LINES", "24000"))
 PARTS = os.environ.get("ERASE_PARTS", "A,B,C,D,E").split(",")
 T0 = time.monotonic()
