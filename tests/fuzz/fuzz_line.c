@@ -43,7 +43,7 @@ static void
 run(struct format *f, const char *p, size_t n, unsigned chunks, int mask,
     struct out *o, struct line_stats *st)
 {
-	struct xform_truncate xt = { INT64_MAX };
+	struct xform_truncate xt = { INT64_MAX, NULL, 0 };
 	struct xform x = { &xform_truncate_ops, &xt };
 	struct line_opts lo;
 	struct line_engine *e;
