@@ -42,7 +42,6 @@ and nginx are installed with apt-get when missing.
     LETHE=/abs/path/to/lethe python3 tests/e2e/47-fail2ban.py
 """
 
-import importlib.util
 import http.client
 import ipaddress
 import json
@@ -62,10 +61,7 @@ import seamlib as S  # noqa: E402
 from proclib import (Fail, procs, read_file, start, stop,  # noqa: E402
                      wait_until)
 
-_spec = importlib.util.spec_from_file_location(
-    "nginx70", os.path.join(HERE, "70-nginx.py"))
-N = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(N)     # its main() runs only as a script
+import nginxlib as NX  # noqa: E402
 
 NAME = "47-fail2ban"
 ACTION = os.path.join(REPO, "conf", "fail2ban", "lethe-hold.conf")
@@ -263,7 +259,7 @@ def census(t, logs, sent, held, when):
 
 
 def test(t, root):
-    nginx = N.ensure_nginx()
+    nginx = NX.ensure_nginx(NAME)
     ensure_fail2ban(t)
     lethe = L.LETHE
     run = os.path.join(root, "run")
@@ -291,7 +287,7 @@ def test(t, root):
         raise Fail("the test's lethe.conf:\n" + r.show())
 
     # nginx
-    port = N.free_port()
+    port = NX.free_port()
     nconf = os.path.join(root, "nginx.conf")
     with open(nconf, "w") as f:
         f.write(NGINX_CONF.format(run=run, logs=logs, port=port))
