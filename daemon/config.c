@@ -56,6 +56,15 @@ enum key_id {
 	K_RETAIN,
 	K_SETTLE,
 	K_HOLD_MAX,
+	K_MIRROR,
+	K_MIRROR_RETAIN,
+	K_TRANSFORM,
+	K_PSEUDONYM_PREFIX,
+	K_FORWARD,
+	K_FORWARD_MAX_LAG,
+	K_FORWARD_TLS_CA,
+	K_FORWARD_TLS_CERT,
+	K_FORWARD_TLS_KEY,
 	K_MAX
 };
 
@@ -84,7 +93,7 @@ struct keydef {
 /* What the parser knows of a section beyond its struct. */
 struct secinfo {
 	int		 keyline[K_MAX];	/* line of each key; 0: unset */
-	unsigned int	 bad;		/* 1 << key_id: its value was bad */
+	uint64_t	 bad;		/* 1 << key_id: its value was bad */
 	int		*globline;	/* line of each glob */
 	size_t		 valoff[K_MAX];	/* where each value starts in its
 					   (joined) line */
@@ -146,7 +155,14 @@ static int	p_bool(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
 static int	p_reopen(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
+static int	p_mirror(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_transform(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
+static int	p_forward(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
 
+#define BIT(k)		((uint64_t)1 << (k))
 #define CF(f)	offsetof(struct config, f)
 #define LF(f)	offsetof(struct logset, f)
 #define DUR	"a duration such as 90s, 30m, 12h, 7d or 1h30m"
@@ -200,6 +216,26 @@ static const struct keydef keys[K_MAX] = {
 	    0, DUR_MAX, 0, DUR },
 	[K_HOLD_MAX] = { SEC_SET, "hold_max", p_duration, LF(hold_max),
 	    HOUR, DUR_MAX, 0, "a duration of at least 1h, such as 90d" },
+	[K_MIRROR] = { SEC_SET, "mirror", p_mirror, LF(mirror), 0, 0, 0,
+	    "an absolute path with %n (the live file's name), such as "
+	    "/var/log/nginx/masked/%n" },
+	[K_MIRROR_RETAIN] = { SEC_SET, "mirror_retain", p_duration,
+	    LF(mirror_retain), 1, DUR_MAX, 0, DUR },
+	[K_TRANSFORM] = { SEC_SET, "transform", p_transform, LF(transform),
+	    0, 0, 0, "truncate or pseudonym" },
+	[K_PSEUDONYM_PREFIX] = { SEC_SET, "pseudonym_prefix", p_bool,
+	    LF(pseudonym_prefix), 0, 0, 0, "yes or no" },
+	[K_FORWARD] = { SEC_SET, "forward", p_forward, LF(forward), 0, 0, 0,
+	    "relp://HOST:PORT, tcp://HOST:PORT or unix:PATH" },
+	[K_FORWARD_MAX_LAG] = { SEC_SET, "forward_max_lag", p_duration,
+	    LF(forward_max_lag), MINUTE, DUR_MAX, 0,
+	    "a duration of at least 1m, such as 1d" },
+	[K_FORWARD_TLS_CA] = { SEC_SET, "forward_tls_ca", p_abspath,
+	    LF(forward_tls_ca), 0, 0, 0, "an absolute path" },
+	[K_FORWARD_TLS_CERT] = { SEC_SET, "forward_tls_cert", p_abspath,
+	    LF(forward_tls_cert), 0, 0, 0, "an absolute path" },
+	[K_FORWARD_TLS_KEY] = { SEC_SET, "forward_tls_key", p_abspath,
+	    LF(forward_tls_key), 0, 0, 0, "an absolute path" },
 };
 
 static const struct {
@@ -756,6 +792,125 @@ p_reopen(struct parser *p, const struct keydef *k, void *base,
 	return rc;
 }
 
+/* A mirror: an absolute path whose last component holds %n once. */
+static int
+p_mirror(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	struct logset *ls = base;
+	const char *last = strrchr(v, '/'), *c;
+	int n = 0;
+
+	(void)p;
+	(void)k;
+	if (v[0] != '/' || last == NULL)
+		return -1;
+	for (c = v; (c = strchr(c, '%')) != NULL; c += 2) {
+		if (c[1] != 'n' || c < last) {
+			*why = "%n (the live file's name) in the last part of "
+			    "the path, and no other %";
+			return -1;
+		}
+		n++;
+	}
+	if (n != 1)
+		return -1;
+	if (strstr(v, "/../") != NULL || strstr(v, "/./") != NULL ||
+	    strstr(v, "//") != NULL) {
+		*why = "a path without \".\", \"..\" or \"//\" in it";
+		return -1;
+	}
+	free(ls->mirror);
+	ls->mirror = xstrdup(v);
+	return 0;
+}
+
+static int
+p_transform(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	struct logset *ls = base;
+
+	(void)p;
+	(void)k;
+	(void)why;
+	if (strcmp(v, "truncate") == 0)
+		ls->transform = TRANSFORM_TRUNCATE;
+	else if (strcmp(v, "pseudonym") == 0)
+		ls->transform = TRANSFORM_PSEUDONYM;
+	else
+		return -1;
+	return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT", the port 1..65535. */
+static int
+host_port(const char *s, char **host, char **port)
+{
+	const char *c, *h, *e;
+	size_t hl;
+	long n;
+	char *end;
+
+	if (*s == '[') {
+		if ((e = strchr(s, ']')) == NULL || e[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(e - h);
+		c = e + 1;
+	} else {
+		if ((c = strrchr(s, ':')) == NULL || memchr(s, ':',
+		    (size_t)(c - s)) != NULL)
+			return -1;
+		h = s;
+		hl = (size_t)(c - s);
+	}
+	if (hl == 0 || hl > 253 || memchr(h, '/', hl) != NULL ||
+	    memchr(h, '@', hl) != NULL)
+		return -1;
+	if (c[1] < '0' || c[1] > '9')
+		return -1;
+	n = strtol(c + 1, &end, 10);
+	if (*end != '\0' || n < 1 || n > 65535)
+		return -1;
+	*host = xstrndup(h, hl);
+	*port = xstrdup(c + 1);
+	return 0;
+}
+
+static int
+p_forward(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	struct logset *ls = base;
+	char *host = NULL, *port = NULL;
+
+	(void)p;
+	(void)k;
+	(void)why;
+	free(ls->forward_host);
+	free(ls->forward_port);
+	free(ls->forward_path);
+	ls->forward_host = ls->forward_port = ls->forward_path = NULL;
+	if (strncmp(v, "relp://", 7) == 0 && host_port(v + 7, &host,
+	    &port) == 0)
+		ls->forward_kind = FORWARD_RELP;
+	else if (strncmp(v, "tcp://", 6) == 0 && host_port(v + 6, &host,
+	    &port) == 0)
+		ls->forward_kind = FORWARD_TCP;
+	else if (strncmp(v, "unix:", 5) == 0 && v[5] == '/' &&
+	    strlen(v + 5) < 108) {
+		ls->forward_kind = FORWARD_UNIX;
+		ls->forward_path = xstrdup(v + 5);
+	} else
+		return -1;
+	ls->forward_host = host;
+	ls->forward_port = port;
+	free(ls->forward);
+	ls->forward = xstrdup(v);
+	return 0;
+}
+
 /* Lines. */
 
 static char *
@@ -811,6 +966,9 @@ set_new(struct parser *p, const char *name)
 	ls->retain = 90 * DAY;
 	ls->settle = 5;
 	ls->hold_max = 90 * DAY;
+	ls->mirror_retain = -1;
+	ls->transform = TRANSFORM_TRUNCATE;
+	ls->forward_max_lag = DAY;
 }
 
 static void
@@ -941,11 +1099,11 @@ parse_key(struct parser *p, char *s, char *eq)
 	if (*val == '\0') {
 		emit(p, p->line, 0, "missing value for \"%s\": expected %s",
 		    key, why);
-		si->bad |= 1u << (k - keys);
+		si->bad |= BIT(k - keys);
 	} else if (k->parse(p, k, base, val, &why) == -1) {
 		emit(p, p->line, 0, "bad %s \"%s\": expected %s", key,
 		    log_esc(val), why);
-		si->bad |= 1u << (k - keys);
+		si->bad |= BIT(k - keys);
 	}
 }
 
@@ -1053,7 +1211,7 @@ keyline(const struct logset *ls, const struct secinfo *si, enum key_id a,
 	return ls->line;
 }
 
-#define GOOD(si, k)	((si)->keyline[k] != 0 && !((si)->bad & (1u << (k))))
+#define GOOD(si, k)	((si)->keyline[k] != 0 && !((si)->bad & BIT(k)))
 
 static void
 check_required(struct parser *p, struct logset *ls, struct secinfo *si)
@@ -1098,8 +1256,8 @@ check_times(struct parser *p, struct logset *ls, struct secinfo *si)
 	if (GOOD(si, K_RETAIN) && ls->retain == 0)
 		emit(p, si->keyline[K_RETAIN], 0, "retain must be longer "
 		    "than zero");
-	wok = !(si->bad & (1u << K_WINDOW)) && ls->window > 0;
-	rok = !(si->bad & (1u << K_RETAIN)) && ls->retain > 0;
+	wok = !(si->bad & (BIT(K_WINDOW))) && ls->window > 0;
+	rok = !(si->bad & (BIT(K_RETAIN))) && ls->retain > 0;
 	if (wok && rok && ls->window > ls->retain)
 		emit(p, keyline(ls, si, K_WINDOW, K_RETAIN), 0, "window (%s) "
 		    "is longer than retain (%s)",
@@ -1109,7 +1267,7 @@ check_times(struct parser *p, struct logset *ls, struct secinfo *si)
 		emit(p, keyline(ls, si, K_WINDOW, K_WINDOW), 1, "window = %s "
 		    "is outside 1d..30d",
 		    fmt_duration(ls->window, b1, sizeof(b1)));
-	if (wok && !(si->bad & (1u << K_MASK_EARLY | 1u << K_ROTATE)) &&
+	if (wok && !(si->bad & (BIT(K_MASK_EARLY) | BIT(K_ROTATE))) &&
 	    ls->mask_early > ls->window)
 		emit(p, keyline(ls, si, K_MASK_EARLY, K_ROTATE), 0,
 		    "mask_early (%s%s) is longer than window (%s)",
@@ -1134,7 +1292,7 @@ check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
 	if (ls->rotate == ROTATE_UNSET) {
 		ls->rotate = ls->reopen == REOPEN_NONE ? ROTATE_OFF :
 		    ROTATE_INTERVAL;
-		if (ls->reopen == REOPEN_NONE && !(si->bad & 1u << K_REOPEN))
+		if (ls->reopen == REOPEN_NONE && !(si->bad & BIT(K_REOPEN)))
 			emit(p, ls->line, 2, "[%s] has no reopen, so rotate = "
 			    "off: lethe follows what others rotate", ls->name);
 	}
@@ -1148,7 +1306,7 @@ check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
 		if (ls->window > 0 && ls->mask_early > ls->window / 2)
 			ls->mask_early = ls->window / 2;
 	}
-	if (si->bad & (1u << K_ROTATE | 1u << K_REOPEN))
+	if (si->bad & (BIT(K_ROTATE) | BIT(K_REOPEN)))
 		return;
 	if (ls->rotate != ROTATE_OFF && ls->reopen == REOPEN_NONE)
 		emit(p, keyline(ls, si, K_ROTATE, K_ROTATE), 0,
@@ -1158,6 +1316,78 @@ check_rotate(struct parser *p, struct logset *ls, struct secinfo *si)
 	    si->keyline[K_ROTATE] != 0)
 		emit(p, si->keyline[K_REOPEN], 1, "with rotate = off, reopen "
 		    "is used only by rotations asked for with SIGUSR1");
+}
+
+static int	globs_overlap(const char *, const char *);
+
+/* The mirror and the forwarded stream. */
+static void
+check_stream(struct parser *p, struct logset *ls, struct secinfo *si)
+{
+	int tls = si->keyline[K_FORWARD_TLS_CA] != 0 ||
+	    si->keyline[K_FORWARD_TLS_CERT] != 0 ||
+	    si->keyline[K_FORWARD_TLS_KEY] != 0;
+
+	if (ls->mirror_retain == -1)
+		ls->mirror_retain = ls->retain;
+	if (GOOD(si, K_MIRROR_RETAIN) && ls->mirror == NULL)
+		emit(p, si->keyline[K_MIRROR_RETAIN], 1, "mirror_retain has "
+		    "no effect without mirror");
+	if (GOOD(si, K_TRANSFORM) && ls->mirror == NULL &&
+	    ls->forward == NULL)
+		emit(p, si->keyline[K_TRANSFORM], 1, "transform applies to "
+		    "mirror and forward only (files on disk are truncated "
+		    "after the window), and [%s] has neither", ls->name);
+	if (GOOD(si, K_PSEUDONYM_PREFIX) && ls->pseudonym_prefix &&
+	    ls->transform != TRANSFORM_PSEUDONYM)
+		emit(p, si->keyline[K_PSEUDONYM_PREFIX], 1, "pseudonym_prefix "
+		    "has no effect without transform = pseudonym");
+	if (GOOD(si, K_FORWARD_MAX_LAG) && ls->forward == NULL)
+		emit(p, si->keyline[K_FORWARD_MAX_LAG], 1, "forward_max_lag "
+		    "has no effect without forward");
+	if (tls && ls->forward_kind != FORWARD_RELP &&
+	    !(si->bad & BIT(K_FORWARD)))
+		emit(p, keyline(ls, si, K_FORWARD_TLS_CA, K_FORWARD_TLS_CERT),
+		    0, "forward_tls_* need forward = relp://HOST:PORT (TLS "
+		    "is offered over RELP only)");
+	if ((si->keyline[K_FORWARD_TLS_CERT] != 0) !=
+	    (si->keyline[K_FORWARD_TLS_KEY] != 0))
+		emit(p, keyline(ls, si, K_FORWARD_TLS_CERT, K_FORWARD_TLS_KEY),
+		    0, "forward_tls_cert and forward_tls_key go together");
+}
+
+/* A mirror that some set's logs glob would take for a log of its own. */
+static void
+check_mirrors(struct parser *p)
+{
+	struct logset *a, *b;
+	char *path, *n;
+	size_t i, j, x;
+
+	for (i = 0; i < p->conf->nsets; i++) {
+		a = &p->conf->sets[i];
+		if (a->mirror == NULL)
+			continue;
+		path = xstrdup(a->mirror);
+		n = strstr(path, "%n");
+		n[0] = 'x';		/* a name any glob's * takes */
+		memmove(n + 1, n + 2, strlen(n + 2) + 1);
+		for (j = 0; j < p->conf->nsets; j++) {
+			b = &p->conf->sets[j];
+			for (x = 0; x < b->nglobs; x++) {
+				if (!globs_overlap(b->globs[x], path) &&
+				    !globs_overlap(b->globs[x],
+				    a->mirror))
+					continue;
+				emit(p, p->info[i].keyline[K_MIRROR], 0,
+				    "mirror \"%s\" would be matched by logs "
+				    "\"%s\" in [%s]: put the mirror in a "
+				    "directory of its own", log_esc(a->mirror),
+				    log_esc(b->globs[x]), b->name);
+			}
+		}
+		free(path);
+	}
 }
 
 static uLong
@@ -1267,8 +1497,8 @@ compile_format(struct parser *p, struct logset *ls, struct secinfo *si)
 	int col = 0, line;
 
 	if ((si->keyline[K_FORMAT] == 0) == (si->keyline[K_LOG_FORMAT] == 0) ||
-	    (si->bad & (1u << K_FORMAT | 1u << K_LOG_FORMAT | 1u << K_REGEX |
-	    1u << K_ADDRESSES | 1u << K_TIME_FORMAT | 1u << K_TIMEZONE)))
+	    (si->bad & (BIT(K_FORMAT) | BIT(K_LOG_FORMAT) | BIT(K_REGEX) |
+	    BIT(K_ADDRESSES) | BIT(K_TIME_FORMAT) | BIT(K_TIMEZONE))))
 		return;
 	if (ls->spec.kind != NULL && ((strcmp(ls->spec.kind, "regex") == 0) !=
 	    (ls->spec.regex != NULL) || (strcmp(ls->spec.kind, "json") == 0 &&
@@ -1372,10 +1602,12 @@ check_all(struct parser *p)
 		check_rotate(p, ls, &p->info[i]);
 		check_times(p, ls, &p->info[i]);
 		check_prefixes(p, ls, &p->info[i]);
+		check_stream(p, ls, &p->info[i]);
 		compile_format(p, ls, &p->info[i]);
 		facts_key(ls);
 	}
 	check_overlaps(p);
+	check_mirrors(p);
 	if (p->conf->nsets == 0)
 		emit(p, 1, 0, "no log sets: add a section such as [nginx] "
 		    "with logs and format");
@@ -1441,6 +1673,14 @@ logset_release(struct logset *ls)
 	format_free(ls->format);
 	tz_free(ls->zone);
 	free(ls->reopen_pidfile);
+	free(ls->mirror);
+	free(ls->forward);
+	free(ls->forward_host);
+	free(ls->forward_port);
+	free(ls->forward_path);
+	free(ls->forward_tls_ca);
+	free(ls->forward_tls_cert);
+	free(ls->forward_tls_key);
 	free_argv(ls->reopen_argv);
 }
 

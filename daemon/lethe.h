@@ -439,6 +439,18 @@ enum rotate_kind {
 	ROTATE_SIZE,		/* rotate_size bytes */
 };
 
+enum forward_kind {
+	FORWARD_NONE,
+	FORWARD_RELP,		/* relp://HOST:PORT, acknowledged (librelp) */
+	FORWARD_TCP,		/* tcp://HOST:PORT, RFC 6587 octet counting */
+	FORWARD_UNIX,		/* unix:PATH, a stream socket, the same framing */
+};
+
+enum transform_kind {
+	TRANSFORM_TRUNCATE,	/* the set's prefixes, at once */
+	TRANSFORM_PSEUDONYM,	/* ipcrypt under the day's key */
+};
+
 enum reopen_kind {
 	REOPEN_NONE,
 	REOPEN_SIGNAL,		/* reopen_signal to the pid in reopen_pidfile */
@@ -468,6 +480,19 @@ struct logset {
 	int64_t		 retain;	/* seconds */
 	int64_t		 settle;	/* seconds */
 	int64_t		 hold_max;	/* the longest hold, seconds */
+	char		*mirror;	/* a path template with %n, or NULL */
+	int64_t		 mirror_retain;	/* seconds (default: retain) */
+	enum transform_kind transform;	/* of the mirror and the stream */
+	int		 pseudonym_prefix; /* ipcrypt-pfx: prefixes survive */
+	char		*forward;	/* as given, or NULL */
+	enum forward_kind forward_kind;
+	char		*forward_host;	/* relp, tcp */
+	char		*forward_port;
+	char		*forward_path;	/* unix */
+	int64_t		 forward_max_lag; /* seconds: older is dropped */
+	char		*forward_tls_ca;	/* relp over TLS, or NULL */
+	char		*forward_tls_cert;
+	char		*forward_tls_key;
 	const struct holds *holds;	/* not the config's: the holds in
 					   force, attached by the command */
 	uint32_t	 facts_key;	/* a hash of what decides how lines are
