@@ -322,6 +322,7 @@ mfile_free(struct mfile *f)
 		return;
 	if (f->fd != -1)
 		close(f->fd);
+	mirror_free(f->mir);
 	tail_release(&f->tp);
 	free(f->name);
 	free(f->path);

@@ -1368,6 +1368,22 @@ check_mirrors(struct parser *p)
 		a = &p->conf->sets[i];
 		if (a->mirror == NULL)
 			continue;
+		for (x = 0; x < a->nglobs; x++) {
+			n = strrchr(a->globs[x], '/');
+			if (strcspn(a->globs[x], "*?[") <
+			    (size_t)(n - a->globs[x]) ||
+			    (size_t)(n - a->globs[x]) != (size_t)(strrchr(
+			    a->globs[0], '/') - a->globs[0]) ||
+			    strncmp(a->globs[x], a->globs[0],
+			    (size_t)(n - a->globs[x])) != 0) {
+				emit(p, p->info[i].keyline[K_MIRROR], 0,
+				    "mirror needs the logs of [%s] in one "
+				    "directory (wildcards in names only), so "
+				    "that %%n names one file: a set per "
+				    "directory", a->name);
+				break;
+			}
+		}
 		path = xstrdup(a->mirror);
 		n = strstr(path, "%n");
 		n[0] = 'x';		/* a name any glob's * takes */
@@ -1613,6 +1629,105 @@ check_all(struct parser *p)
 		    "with logs and format");
 }
 
+/*
+ * Each set with a mirror gets a set of its own for the mirror files,
+ * named "NAME.mirror": its globs are the mirror template with %n the
+ * live globs' names, its lines read as the set's, compressed as the
+ * set's files are and deleted after mirror_retain.  lethe writes its
+ * live files, so it never rotates or reopens them, and never masks them
+ * (their addresses were transformed as they were written).
+ */
+static char *
+dupstr(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void
+derive_mirror(struct parser *p, struct logset *src, struct logset *ms)
+{
+	const char *errstr = NULL, *err = "unknown", *base, *n;
+	char name[256];
+	size_t i;
+	int col;
+
+	memset(ms, 0, sizeof(*ms));
+	snprintf(name, sizeof(name), "%s.mirror", src->name);
+	ms->name = xstrdup(name);
+	ms->line = src->line;
+	ms->globs = xreallocarray(NULL, src->nglobs + 1, sizeof(*ms->globs));
+	n = strstr(src->mirror, "%n");
+	for (i = 0; i < src->nglobs; i++) {
+		base = strrchr(src->globs[i], '/') + 1;
+		xasprintf(&ms->globs[i], "%.*s%s%s", (int)(n - src->mirror),
+		    src->mirror, base, n + 2);
+	}
+	ms->nglobs = src->nglobs;
+	ms->spec.kind = dupstr(src->spec.kind);
+	ms->spec.log_format = dupstr(src->spec.log_format);
+	ms->spec.regex = dupstr(src->spec.regex);
+	ms->spec.time_key = dupstr(src->spec.time_key);
+	ms->spec.time_format = dupstr(src->spec.time_format);
+	ms->spec.mask_hostnames = src->spec.mask_hostnames;
+	ms->spec.fields = xreallocarray(NULL, src->spec.nfields + 1,
+	    sizeof(*ms->spec.fields));
+	for (i = 0; i < src->spec.nfields; i++)
+		ms->spec.fields[i] = xstrdup(src->spec.fields[i]);
+	ms->spec.nfields = src->spec.nfields;
+	ms->timezone = dupstr(src->timezone);
+	ms->prefix = ms->spec.prefix = src->prefix;
+	if (p->zone_fn == NULL)
+		ms->spec.zone = tz_utc();
+	else if ((ms->zone = p->zone_fn(ms->timezone != NULL ? ms->timezone :
+	    format_zone_default(ms->spec.kind), &err)) != NULL)
+		ms->spec.zone = ms->zone;
+	if (ms->spec.zone == NULL || (ms->format = format_new(&ms->spec,
+	    &errstr, &col)) == NULL)
+		emit(p, src->line, 0, "[%s]: the mirror's format: %s",
+		    src->name, ms->spec.zone == NULL ? err : errstr);
+	ms->window = src->window;
+	ms->rotate = ROTATE_OFF;
+	ms->reopen = REOPEN_NONE;
+	ms->compress_after = src->compress_after;
+	ms->mask_early = src->mask_early;
+	ms->retain = src->mirror_retain;
+	ms->settle = src->settle;
+	ms->hold_max = src->hold_max;
+	ms->mirror_retain = src->mirror_retain;
+	ms->transform = src->transform;
+	ms->pseudonym_prefix = src->pseudonym_prefix;
+	ms->mirror_of = src;
+	src->mirror_set = ms;
+	facts_key(ms);
+}
+
+static void
+derive_mirrors(struct parser *p)
+{
+	struct config *c = p->conf;
+	size_t i, j, n = c->nsets, m = 0;
+	char name[256];
+
+	for (i = 0; i < n; i++) {
+		if (c->sets[i].mirror == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s.mirror", c->sets[i].name);
+		for (j = 0; j < n; j++)
+			if (strcmp(c->sets[j].name, name) == 0)
+				emit(p, c->sets[j].line, 0, "[%s] is the name of "
+				    "[%s]'s mirror: name this set otherwise",
+				    name, c->sets[i].name);
+		m++;
+	}
+	if (m == 0 || p->nerrors > 0)
+		return;
+	/* Once, so that the sets' pointers to each other stay good. */
+	c->sets = xreallocarray(c->sets, n + m, sizeof(*c->sets));
+	for (i = 0; i < n; i++)
+		if (c->sets[i].mirror != NULL)
+			derive_mirror(p, &c->sets[i], &c->sets[c->nsets++]);
+}
+
 struct config *
 config_parse(const char *path, const char *text, size_t len,
     struct config_msgs *msgs, config_zone_fn zone_fn)
@@ -1641,7 +1756,9 @@ config_parse(const char *path, const char *text, size_t len,
 			parse_line(&p, text + off, n);
 	}
 	check_all(&p);
-	for (i = 0; i < conf->nsets; i++)
+	n = conf->nsets;
+	derive_mirrors(&p);
+	for (i = 0; i < n; i++)
 		free(p.info[i].globline);
 	free(p.info);
 	if (p.nerrors > 0) {

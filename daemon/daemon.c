@@ -106,6 +106,7 @@ record_of(const struct mfile *f, struct srecord *r)
 	r->last_time = f->tp.ff.last_time;
 	r->oldest_full = f->tp.ff.oldest_full;
 	r->facts_key = f->facts_key;
+	mirror_record(f, r);
 }
 
 /* Per set: files managed and the oldest full address, then the file. */
@@ -155,6 +156,7 @@ daemon_flush(struct daemon *d, int64_t now)
 			continue;
 		if (f->fd != -1)
 			(void)fsio_fstat(f->fd, &f->st);
+		mirror_sync_disk(f);
 		record_of(f, &r[n++]);
 	}
 	if (store_save(d->state_dfd, r, n) == -1) {
@@ -466,6 +468,7 @@ reload(struct daemon *d)
 {
 	struct config *nc, *oc = d->conf;
 	struct setrt *nrt;
+	size_t i;
 
 	notify_reloading();
 	log_info("reloading \"%s\"", log_esc(d->conf_path));
@@ -475,6 +478,9 @@ reload(struct daemon *d)
 		return;
 	}
 	nrt = carry_setrt(d, nc);
+	for (i = 0; i < nc->nsets; i++)
+		if (nc->sets[i].mirror != NULL)
+			(void)mirror_dir_ready(&nc->sets[i]);
 	carry_files(d, nc);
 	d->conf = nc;
 	free(d->rt);
@@ -654,6 +660,9 @@ start_files(struct daemon *d)
 {
 	size_t i;
 
+	for (i = 0; i < d->conf->nsets; i++)
+		if (d->conf->sets[i].mirror != NULL)
+			(void)mirror_dir_ready(&d->conf->sets[i]);
 	catalog_discover(&d->cat, d->conf);
 	if (catalog_recover(&d->cat) > 0) {
 		catalog_release(&d->cat);
@@ -664,6 +673,7 @@ start_files(struct daemon *d)
 	for (i = 0; i < d->cat.nfiles; i++)
 		if (d->cat.files[i]->refused == NULL)
 			follow_adopt(d, d->cat.files[i], daemon_now(d));
+	mirror_start(d, daemon_now(d));
 	store_records_free(d->records, d->nrecords);
 	free(d->rsorted);
 	d->rsorted = NULL;

@@ -174,6 +174,8 @@ follow_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 	if (trunc)
 		log_warnx("\"%s\" was truncated by someone else (copytruncate?);"
 		    " reading it from the start", log_esc(f->path));
+	if (f->mir != NULL)
+		(void)mirror_step(d, f, now, budget);
 	if (f->tp.size != before) {
 		f->growth_at = now;
 		d->dirty = 1;
@@ -226,9 +228,14 @@ follow_seal(struct daemon *d, struct mfile *f, int64_t now)
 		d->rescan = 1;	/* replaced under its name: a rescan decides */
 		return now;
 	}
+	/* Our own mirror is not sealed while we write it. */
+	if (f->set->mirror_of != NULL && mirror_writing(d, &f->st))
+		return now + d->conf->sweep;
 	if ((wait = lifecycle_seal_wait(f, &f->st, now - f->growth_at,
 	    &f->warned_unknown)) > 0)
 		return now + wait;
+	if (f->mir != NULL && mirror_seal(d, f, now) == -1)
+		return now + BACKOFF_MIN;
 	if (f->fd != -1) {
 		if (tail_finish(f->fd, &f->tp, f->set, now) == -1) {
 			log_warn("read \"%s\"", log_esc(f->path));
@@ -334,6 +341,9 @@ carry(struct mfile *nf, struct mfile *of, int64_t now)
 	nf->job = of->job;
 	of->job = 0;
 	nf->held = of->held;
+	nf->mir = of->mir;
+	of->mir = NULL;
+	nf->mir_failed = of->mir_failed;
 	if (of->state == MF_LIVE && !nf->live) {
 		/* Renamed away by someone else (logrotate). */
 		follow_set_state(nf, MF_SETTLING);
@@ -493,6 +503,7 @@ follow_rescan(struct daemon *d, int64_t now)
 	d->cat = nc;
 	catalog_release(&old);
 	follow_watch(d);
+	mirror_sync(d, now);
 	d->urgent = 1;
 }
 

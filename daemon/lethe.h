@@ -493,6 +493,8 @@ struct logset {
 	char		*forward_tls_ca;	/* relp over TLS, or NULL */
 	char		*forward_tls_cert;
 	char		*forward_tls_key;
+	struct logset	*mirror_set;	/* the set of this one's mirrors */
+	struct logset	*mirror_of;	/* a mirror set: whose it is */
 	const struct holds *holds;	/* not the config's: the holds in
 					   force, attached by the command */
 	uint32_t	 facts_key;	/* a hash of what decides how lines are
@@ -1119,6 +1121,27 @@ int		 tail_read(int fd, struct tailpos *, const struct logset *,
 int		 tail_finish(int fd, struct tailpos *, const struct logset *,
 		    int64_t now);
 
+/* mirror.c: the masked mirror of live files */
+struct mirror;
+struct daemon;
+struct mfile;
+struct srecord;
+/* Create the set's mirror directory when it is missing: 0, or -1. */
+int		 mirror_dir_ready(const struct logset *);
+/* After a rescan: mirrors of rotated files take segment names, new
+   live files get theirs (reconciled with what a restart left). */
+void		 mirror_sync(struct daemon *, int64_t now);
+/* At start, while the saved catalog is loaded: mirrors back to their
+   sources (found by device and inode), then mirror_sync. */
+void		 mirror_start(struct daemon *, int64_t now);
+uint64_t	 mirror_step(struct daemon *, struct mfile *, int64_t now,
+		    size_t budget);
+int		 mirror_seal(struct daemon *, struct mfile *, int64_t now);
+void		 mirror_sync_disk(struct mfile *);
+void		 mirror_record(const struct mfile *, struct srecord *);
+int		 mirror_writing(struct daemon *, const struct stat *);
+void		 mirror_free(struct mirror *);
+
 /* names.c: the rotated-name grammar (pure) */
 /*
  * When name looks rotated (BASE.N, BASE.N.gz, BASE-YYYYMMDD[HH][.gz],
@@ -1178,6 +1201,8 @@ struct mfile {
 	uint64_t	 job;		/* the job working on it, or 0 */
 	uint64_t	 held;		/* lines held past the window, as the
 					   last whole read found */
+	struct mirror	*mir;		/* its mirror, while written */
+	int		 mir_failed;	/* it could not be opened */
 };
 
 struct catalog {
@@ -1296,6 +1321,9 @@ struct srecord {
 	int64_t		 last_time;
 	int64_t		 oldest_full;
 	uint32_t	 facts_key;	/* the set's facts_key at the time */
+	char		*mirror;	/* its mirror's name, or NULL */
+	uint64_t	 m_off;		/* mirrored through (a line boundary) */
+	uint64_t	 m_size;	/* the mirror's size then */
 };
 
 void		 store_encode(const struct srecord *, size_t, char **, size_t *);
@@ -1347,11 +1375,13 @@ enum metric_error {
 	ME_ROTATE,
 	ME_HOOK,
 	ME_CATALOG,
+	ME_MIRROR,
 	ME_MAX
 };
 
 struct set_metrics {
 	uint64_t	 lines_read;
+	uint64_t	 mirror_lines;	/* written to the mirror */
 	uint64_t	 not_understood;	/* of lines_read */
 	uint64_t	 time_refused;	/* dated in the future, or disorder */
 	uint64_t	 long_lines;

@@ -26,6 +26,7 @@ static const char *const action_names[MA_MAX] = {
 
 static const char *const error_names[ME_MAX] = {
 	"read", "scan", "rewrite", "delete", "rotate", "hook", "catalog",
+	"mirror",
 };
 
 struct mbuf {
@@ -105,6 +106,9 @@ static const struct {
 	{ "lethe_addresses_masked_total", "counter",
 	    "Full addresses truncated.",
 	    offsetof(struct set_metrics, addrs_masked) },
+	{ "lethe_mirror_lines_total", "counter",
+	    "Lines written to the masked mirror (mirror = ...).",
+	    offsetof(struct set_metrics, mirror_lines) },
 	{ "lethe_files_rotated_total", "counter", "Live files rotated.",
 	    offsetof(struct set_metrics, rotated) },
 	{ "lethe_files_compressed_total", "counter", "Files compressed.",

@@ -33,6 +33,9 @@ policy_mask(const struct logset *set, const struct file_facts *ff,
 
 	if (ff->oldest_full == TIME_NONE)
 		return;
+	/* A mirror of pseudonyms: they die with their day key, unwritten. */
+	if (set->mirror_of != NULL && set->transform == TRANSFORM_PSEUDONYM)
+		return;
 	if (ff->live && set->reopen != REOPEN_NONE &&
 	    set->rotate != ROTATE_OFF) {
 		/*

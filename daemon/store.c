@@ -4,7 +4,8 @@
  *
  *	lethe-catalog 2
  *	f SET PATH DEV INO SIZE MTIME_NS HEAD_HASH HEAD_LEN OFFSET FLAGS
- *	  FIRST LAST OLDEST_FULL FACTS_KEY		(one line per file)
+ *	  FIRST LAST OLDEST_FULL FACTS_KEY [m MIRROR M_OFF M_SIZE]
+ *							(one line per file)
  *	end COUNT CRC32
  *
  * SET and PATH are hex (names may hold any byte), times are epoch seconds
@@ -102,7 +103,14 @@ store_encode(const struct srecord *r, size_t n, char **out, size_t *outlen)
 		sbuf_time(&b, r[i].last_time);
 		sbuf_time(&b, r[i].oldest_full);
 		sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
-		    " %08" PRIx32 "\n", r[i].facts_key));
+		    " %08" PRIx32, r[i].facts_key));
+		if (r[i].mirror != NULL) {
+			sbuf_add(&b, " m ", 3);
+			sbuf_hex(&b, r[i].mirror);
+			sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
+			    " %" PRIu64 " %" PRIu64, r[i].m_off, r[i].m_size));
+		}
+		sbuf_add(&b, "\n", 1);
 	}
 	snprintf(num, sizeof(num), "end %zu %08lx\n", n,
 	    crc32(0L, (const Bytef *)b.p, (uInt)b.len));
@@ -213,7 +221,7 @@ decode_record(const char *p, const char *end, struct srecord *r)
 	for (i = 0; i < 15; i++)
 		if ((t[i] = tok(&p, end, &l[i])) == NULL)
 			return -1;
-	if (p != end || l[0] != 1 || t[0][0] != 'f')
+	if (l[0] != 1 || t[0][0] != 'f')
 		return -1;
 	for (i = 0; i < 8; i++)
 		if (num(t[3 + i], l[3 + i], base[i], i == 3,
@@ -240,11 +248,25 @@ decode_record(const char *p, const char *end, struct srecord *r)
 	    l[14] != 8 || num(t[14], l[14], 16, 0, UINT32_MAX, &v[0]) == -1)
 		goto fail;
 	r->facts_key = (uint32_t)v[0];
+	if (p != end) {
+		/* The mirror: " m NAME M_OFF M_SIZE". */
+		for (i = 0; i < 4; i++)
+			if ((t[i] = tok(&p, end, &l[i])) == NULL)
+				goto fail;
+		if (p != end || l[0] != 1 || t[0][0] != 'm' ||
+		    unhex(t[1], l[1], &r->mirror) == -1 ||
+		    r->mirror[0] == '\0' || strchr(r->mirror, '/') != NULL ||
+		    num(t[2], l[2], 10, 0, UINT64_MAX, &r->m_off) == -1 ||
+		    num(t[3], l[3], 10, 0, UINT64_MAX, &r->m_size) == -1 ||
+		    r->m_off > r->size)
+			goto fail;
+	}
 	return 0;
 fail:
 	free(r->set);
 	free(r->path);
-	r->set = r->path = NULL;
+	free(r->mirror);
+	r->set = r->path = r->mirror = NULL;
 	return -1;
 }
 
@@ -256,6 +278,7 @@ store_records_free(struct srecord *r, size_t n)
 	for (i = 0; i < n; i++) {
 		free(r[i].set);
 		free(r[i].path);
+		free(r[i].mirror);
 	}
 	free(r);
 }
