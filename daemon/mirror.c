@@ -282,7 +282,7 @@ attach(struct mfile *f, const char *name, uint64_t off, uint64_t size)
 			goto fail;
 		}
 	}
-	m->fd = fsio_openat(m->dfd, m->name, O_WRONLY | O_APPEND | O_NOFOLLOW |
+	m->fd = fsio_openat(m->dfd, m->name, O_RDWR | O_APPEND | O_NOFOLLOW |
 	    O_CLOEXEC | O_NOCTTY, 0);
 	if (m->fd == -1 || fsio_fstat(m->fd, &m->st) == -1) {
 		log_warn("open mirror \"%s\"", log_esc(mpath(m)));
