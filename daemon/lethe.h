@@ -177,6 +177,22 @@ int		 addr_mask(const char *s, size_t len, const struct addr_prefix *,
  */
 int		 addr_value(const char *s, size_t len, uint8_t v[16]);
 int		 addr_is_v4(const uint8_t v[16]);
+#define ADDR_TEXT_MAX	48	/* addr_text's output, NUL included */
+/*
+ * The text of the 16-byte form v as draft-denis-ipcrypt (3.2) writes
+ * it: a dotted quad when v is IPv4-mapped (::ffff:a.b.c.d), else RFC
+ * 5952.  NUL terminated in out (ADDR_TEXT_MAX bytes); returns its length.
+ */
+size_t		 addr_text(const uint8_t v[16], char *out);
+/*
+ * s[0..len) (any form addr_mask takes) with its address replaced by the
+ * one of v, written as addr_text does: the port kept; brackets and zone
+ * kept when v is IPv6 (brackets added when there is a port), dropped
+ * when v is IPv4.  Into out (outsz >= ADDR_OUT_MAX, not NUL terminated),
+ * *outlen; 0, or -1 when s is not an address.
+ */
+int		 addr_replace(const char *s, size_t len, const uint8_t v[16],
+		    char *out, size_t outsz, size_t *outlen);
 
 /* A network of the 16-byte form: v with bits past `bits` zero. */
 struct addr_net {
@@ -191,6 +207,31 @@ int		 addr_net_has(const struct addr_net *, const uint8_t v[16]);
 int		 addr_prefix_bits(const struct addr_prefix *,
 		    const uint8_t v[16]);
 void		 addr_net_clear(uint8_t v[16], int bits);
+
+/* pseudo.c: ipcrypt pseudonyms of addresses (draft-denis-ipcrypt, pure) */
+#define PSEUDO_KEY_LEN	32	/* a day key: ipcrypt-pfx's two AES-128
+				   keys; ipcrypt-deterministic takes the
+				   first 16 bytes */
+#define PSEUDO_DAY	86400
+
+struct pseudo;
+
+/* The UTC day (days since 1970-01-01) of time t. */
+int64_t		 pseudo_day(int64_t t);
+/*
+ * The expanded key (wiped by pseudo_free): prefix, ipcrypt-pfx (all 32
+ * bytes); else ipcrypt-deterministic (the first 16).  NULL when the two
+ * halves of a pfx key are equal (the pseudonym would be the address).
+ */
+struct pseudo	*pseudo_new(int prefix, const uint8_t key[PSEUDO_KEY_LEN]);
+void		 pseudo_free(struct pseudo *);
+/* The pseudonym of the 16-byte form in (in and out may be one buffer);
+   addr_text writes it as the spec does. */
+void		 pseudo_encrypt(const struct pseudo *, const uint8_t in[16],
+		    uint8_t out[16]);
+/* The address a pseudonym stands for. */
+void		 pseudo_decrypt(const struct pseudo *, const uint8_t in[16],
+		    uint8_t out[16]);
 
 /* field.c: the addresses in a field's value, and in free text (pure) */
 #define FIELDS_MAX	32	/* address fields of a format, a bit each */
