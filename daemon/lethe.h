@@ -983,6 +983,27 @@ int		 xform_match_class(const struct xform_match *, const char *line,
 extern const struct xform_ops xform_find_ops;	/* arg: xform_match */
 extern const struct xform_ops xform_erase_ops;	/* arg: xform_match */
 
+/*
+ * Pseudonyms (transform = pseudonym, the mirror and the stream): every
+ * address of every line becomes its ipcrypt pseudonym (pfx when prefix)
+ * under the key of the line's UTC day when its time is within [now -
+ * window, now + 1 day], else of now's day.  Where no key can be had, or
+ * the span is no plain address (one inside a host name), it is
+ * truncated instead: never left full.  The key of a day comes from key:
+ * 1 and the key, 0 none, -1 an error (keyring_xform: the set's keys).
+ */
+typedef int	(*xform_key_fn)(void *arg, int64_t day, int64_t now,
+		    uint8_t key[PSEUDO_KEY_LEN]);
+
+struct xform	*xform_pseudonym_new(xform_key_fn key, void *arg,
+		    int64_t window, int prefix, int64_t now);
+/* The current time (a long-lived stream): an expanded key of a day
+   past the window is wiped. */
+void		 xform_pseudonym_set_now(struct xform *, int64_t now);
+/* Addresses truncated since the start for want of a key. */
+uint64_t	 xform_pseudonym_failed(const struct xform *);
+void		 xform_pseudonym_free(struct xform *);
+
 /* sink.c: where rewritten bytes go */
 struct sink;
 /* Buffered writes to fd, plain or gzip (level 6, header comment

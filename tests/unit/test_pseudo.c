@@ -4,9 +4,12 @@
  * (draft-denis-ipcrypt, appendix A.1 and A.2), both ways; round trips of
  * random addresses; the prefixes pfx keeps; the text of the results.
  */
+#include <sys/mman.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lethe.h"
 #include "t.h"
@@ -356,6 +359,196 @@ test_day(void)
 	T_EQ_INT(pseudo_day(1795132800), tz_days_from_civil(2026, 11, 20));
 }
 
+/* ---- the transform, through the line engine ------------------------- */
+
+#define NOW	1795910400	/* 2026-11-29T00:00:00Z */
+#define WINDOW	(7 * 86400)
+
+static struct format *fmt;
+
+/* Keys of a test: day d's key is bytes d, d + 1, ...; fail: -1. */
+static int key_fail;
+static int key_calls;
+
+static void
+test_key(int64_t day, uint8_t key[PSEUDO_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < PSEUDO_KEY_LEN; i++)
+		key[i] = (uint8_t)(day + 3 * (int64_t)i);
+}
+
+static int
+key_cb(void *arg, int64_t day, int64_t now, uint8_t key[PSEUDO_KEY_LEN])
+{
+	(void)arg;
+	(void)now;
+	key_calls++;
+	if (key_fail)
+		return -1;
+	test_key(day, key);
+	return 1;
+}
+
+/* The pseudonym text of addr under day's test key. */
+static const char *
+expect(const char *addr, int64_t day, int prefix)
+{
+	uint8_t key[PSEUDO_KEY_LEN];
+	struct pseudo *p;
+	const char *s;
+
+	test_key(day, key);
+	p = pseudo_new(prefix, key);
+	s = run(p, 0, addr);
+	pseudo_free(p);
+	return s;
+}
+
+/* in through the engine and the transform x; the output (static). */
+static const char *
+engine(const struct xform *x, const char *in, int64_t now)
+{
+	static char out[4096];
+	struct line_stats st;
+	struct line_opts lo;
+	struct line_engine *e;
+	struct sink *k;
+	ssize_t n;
+	int fd;
+
+	fd = memfd_create("test_pseudo", 0);
+	T_ASSERT(fd != -1);
+	k = sink_fd_new(fd, 0, 0);
+	memset(&lo, 0, sizeof(lo));
+	lo.format = fmt;
+	lo.xform = x;
+	lo.sink = k;
+	lo.now = now;
+	lo.start_time = TIME_NONE;
+	lo.audit_before = TIME_NONE;
+	lo.ref = NOW;
+	line_stats_init(&st);
+	e = line_new(&lo, &st);
+	T_ASSERT(line_feed(e, in, strlen(in)) == 0);
+	T_ASSERT(line_finish(e) == 0);
+	T_ASSERT(sink_finish(k) == 0);
+	line_free(e);
+	sink_free(k);
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	return out;
+}
+
+#define REQ	" - - [28/Nov/2026:10:00:00 +0000] \"GET /a?from=198.51.100.9 " \
+		"HTTP/1.1\" 200 5 \"http://192.0.2.1/\" \"curl/8.0\"\n"
+
+/* A combined line: the address becomes its pseudonym, nothing else. */
+static void
+test_xform_line(void)
+{
+	char in[512], want[512], *p, *a, *b;
+	struct xform *x;
+	int64_t day = pseudo_day(NOW) - 1;	/* 2026-11-28, the line's */
+	int prefix;
+
+	for (prefix = 0; prefix < 2; prefix++) {
+		x = xform_pseudonym_new(key_cb, NULL, WINDOW, prefix, NOW);
+		snprintf(in, sizeof(in), "203.0.113.7" REQ);
+		snprintf(want, sizeof(want), "%s" REQ,
+		    expect("203.0.113.7", day, prefix));
+		T_EQ_STR(engine(x, in, NOW), want);
+		/* a port and IPv6 */
+		snprintf(in, sizeof(in), "[2001:db8::77]:443" REQ);
+		snprintf(want, sizeof(want), "[%s]:443" REQ,
+		    expect("2001:db8::77", day, prefix));
+		T_EQ_STR(engine(x, in, NOW), want);
+		T_EQ_INT(xform_pseudonym_failed(x), 0);
+		xform_pseudonym_free(x);
+	}
+	/* pfx keeps IPv4 IPv4, and the /24 of two addresses */
+	x = xform_pseudonym_new(key_cb, NULL, WINDOW, 1, NOW);
+	snprintf(in, sizeof(in), "203.0.113.7" REQ "203.0.113.200" REQ);
+	snprintf(want, sizeof(want), "%s", engine(x, in, NOW));
+	p = strchr(want, '\n') + 1;
+	a = strrchr(strtok(want, " "), '.');
+	b = strrchr(strtok(p, " "), '.');
+	T_ASSERT(a != NULL && b != NULL && a - want == b - p &&
+	    strncmp(want, p, (size_t)(a - want)) == 0 && strcmp(a, b) != 0);
+	xform_pseudonym_free(x);
+}
+
+/* Which day's key: the line's within the window, else now's. */
+static void
+test_xform_days(void)
+{
+	char in[512], want[1024], w1[512];
+	struct xform *x;
+	int64_t today = pseudo_day(NOW);
+	static const char old[] = "10.9.8.7 - - [01/Nov/2026:10:00:00 +0000] "
+	    "\"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+	static const char late[] = "10.9.8.7 - - [15/Dec/2026:10:00:00 +0000] "
+	    "\"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+	static const char tom[] = "10.9.8.7 - - [29/Nov/2026:23:00:00 +0000] "
+	    "\"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
+	static const char bad[] = "no format here 10.9.8.7 at all\n";
+
+	x = xform_pseudonym_new(key_cb, NULL, WINDOW, 0, NOW);
+	/* past the window: now's day; the engine without a now of its own
+	   leaves the far future line's time, the transform takes now's */
+	snprintf(want, sizeof(want), "%s%s", expect("10.9.8.7", today, 0),
+	    old + 8);
+	T_EQ_STR(engine(x, old, TIME_NONE), want);
+	snprintf(want, sizeof(want), "%s%s", expect("10.9.8.7", today, 0),
+	    late + 8);
+	T_EQ_STR(engine(x, late, TIME_NONE), want);
+	snprintf(want, sizeof(want), "%s%s", expect("10.9.8.7", today, 0),
+	    tom + 8);
+	T_EQ_STR(engine(x, tom, TIME_NONE), want);
+	/* a line not understood: its free-scanned address too */
+	snprintf(want, sizeof(want), "no format here %s at all\n",
+	    expect("10.9.8.7", today, 0));
+	T_EQ_STR(engine(x, bad, TIME_NONE), want);
+	/* stable within a day, another day another pseudonym */
+	snprintf(in, sizeof(in), "203.0.113.7" REQ);
+	snprintf(w1, sizeof(w1), "%s", engine(x, in, NOW));
+	T_EQ_STR(engine(x, in, NOW), w1);
+	xform_pseudonym_set_now(x, NOW + 9 * 86400);
+	T_ASSERT(strcmp(engine(x, in, NOW), w1) != 0);
+	T_EQ_STR(engine(x, in, NOW), engine(x, in, NOW));
+	xform_pseudonym_free(x);
+}
+
+/* No key: the truncation, never the full address; asked again later. */
+static void
+test_xform_no_key(void)
+{
+	char in[512], want[512];
+	struct xform *x;
+	int calls;
+
+	key_fail = 1;
+	key_calls = 0;
+	x = xform_pseudonym_new(key_cb, NULL, WINDOW, 0, NOW);
+	snprintf(in, sizeof(in), "203.0.113.7" REQ "203.0.113.8" REQ);
+	snprintf(want, sizeof(want), "203.0.0.0" REQ "203.0.0.0" REQ);
+	T_EQ_STR(engine(x, in, NOW), want);
+	T_EQ_INT(xform_pseudonym_failed(x), 2);
+	/* the line's day and now's, once each: not per address */
+	T_EQ_INT(key_calls, 2);
+	calls = key_calls;
+	key_fail = 0;
+	T_EQ_STR(engine(x, in, NOW), want);
+	T_EQ_INT(key_calls, calls);
+	xform_pseudonym_set_now(x, NOW + 61);
+	T_ASSERT(strcmp(engine(x, in, NOW), want) != 0);
+	T_EQ_INT(xform_pseudonym_failed(x), 4);
+	xform_pseudonym_free(x);
+	xform_pseudonym_free(NULL);
+}
+
 static const struct t_case cases[] = {
 	{ "det_vectors", test_det_vectors },
 	{ "pfx_vectors", test_pfx_vectors },
@@ -366,11 +559,30 @@ static const struct t_case cases[] = {
 	{ "text", test_text },
 	{ "replace", test_replace },
 	{ "day", test_day },
+	{ "xform_line", test_xform_line },
+	{ "xform_days", test_xform_days },
+	{ "xform_no_key", test_xform_no_key },
 	{ NULL, NULL },
 };
 
 int
 main(int argc, char **argv)
 {
-	return t_main(cases, argc, argv);
+	struct format_spec spec;
+	const char *errstr;
+	int col, rv;
+
+	log_init(0);
+	memset(&spec, 0, sizeof(spec));
+	spec.kind = (char *)(uintptr_t)"combined";
+	spec.prefix.v4 = 16;
+	spec.prefix.v6 = 32;
+	spec.zone = tz_utc();
+	if ((fmt = format_new(&spec, &errstr, &col)) == NULL) {
+		fprintf(stderr, "format_new: %s\n", errstr);
+		return 1;
+	}
+	rv = t_main(cases, argc, argv);
+	format_free(fmt);
+	return rv;
 }
