@@ -662,6 +662,8 @@ int		 fsio_fstatfs(int fd, struct statfs *);
 /* openat with O_CLOEXEC | O_NOCTTY added */
 int		 fsio_openat(int dfd, const char *name, int flags, mode_t);
 int		 fsio_mkdir(const char *path, mode_t);
+int		 fsio_mkdirat(int dfd, const char *name, mode_t);
+int		 fsio_fchmod(int fd, mode_t);
 int		 fsio_unlinkat(int dfd, const char *name);
 int		 fsio_renameat(int dfd, const char *from, const char *to);
 /* renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace. */
@@ -749,6 +751,9 @@ int		 fsio_lock(int state_dfd, const char *cmd, char *holder,
 		    size_t hsz);
 /* Who holds the lock, without taking it: 1 and holder, 0: nobody, -1. */
 int		 fsio_lock_holder(int state_dfd, char *holder, size_t hsz);
+/* An exclusive lock of fd (a directory of lethe's own), waited for;
+   it goes with the descriptor's close. */
+int		 fsio_flock(int fd);
 
 /* requests.c: the people's requests, kept in state_dir */
 #define REQUEST_KEY_LEN	32
@@ -881,6 +886,9 @@ void		 digest_hex(struct digest *, char out[DIGEST_HEX]);
 void		 digest_free(struct digest *);
 void		 digest_hmac_hex(const uint8_t *key, size_t klen,
 		    const void *msg, size_t n, char out[DIGEST_HEX]);
+#define DIGEST_LEN	32		/* SHA-256's bytes */
+void		 digest_hmac(const uint8_t *key, size_t klen,
+		    const void *msg, size_t n, uint8_t out[DIGEST_LEN]);
 
 /* xform.c: what is done to the addresses of a line (pure) */
 struct xform_ops {
@@ -1326,6 +1334,66 @@ int64_t		 lifecycle_seal_wait(const struct mfile *, const struct stat *,
 		    int64_t quiet_for, int *warned);
 void		 lifecycle_recreate_live(const struct mfile *seg);
 void		 lifecycle_said_lines(const char *path, const struct line_stats *);
+
+/* keys.c: the day keys of pseudonyms, state_dir/keys/SET */
+#define KEYS_DIR	"keys"
+
+/* "2026-11-20" as a UTC day; 0, or -1. */
+int		 keys_parse_day(const char *, int64_t *day);
+/*
+ * The key of day for set: 1 and key; 0 when there is none (destroyed,
+ * past the window at now, passed over, or not made yet when !create);
+ * -1 and *err.  create: make it when it is missing and day lies between
+ * the first day the window at now still needs and the day after now's
+ * (the ratchet then moves past it; the file is replaced).  Never makes a
+ * file or a directory when !create.
+ */
+int		 keys_day(int state_dfd, const struct logset *, int64_t day,
+		    int create, int64_t now, uint8_t key[PSEUDO_KEY_LEN],
+		    const char **err);
+/* When set's key of day was destroyed, as its file remembers (a year),
+   or TIME_NONE. */
+int64_t		 keys_destroyed(int state_dfd, const struct logset *,
+		    int64_t day);
+/*
+ * Destroy set's keys whose whole day is older than now - window, each
+ * said as o says (print: stdout; else the log; dry_run: only said).
+ * Returns how many, or -1 and *err.
+ */
+int		 keys_prune(int state_dfd, const struct logset *, int64_t now,
+		    const struct lc_out *o, const char **err);
+/*
+ * The same for every key file in state_dir/keys: a configured set's by
+ * its window, a file of a set no longer configured by the window it was
+ * made under; stale temp files are removed.  Returns how many were
+ * destroyed, or -1 (logged) when a file could not be pruned; *next: when
+ * the next key dies (INT64_MAX: none; at most BACKOFF_MAX after a
+ * failure).
+ */
+int		 keys_prune_all(int state_dfd, const struct config *,
+		    int64_t now, const struct lc_out *o, int64_t *next);
+/* The set a pseudonym command is for: the one named, or the only one
+   with transform = pseudonym; NULL (said) when there is none or more. */
+const struct logset *keys_pick_set(const struct config *, const char *name);
+
+/*
+ * A set's keys for a long-lived reader (the daemon's mirror and stream,
+ * lethe mask --pseudonym): the name and window are copied, state_dfd is
+ * not owned.  A day's key is read or made on the disk once, then kept
+ * (a few days) until its day passes the window; keyring_free wipes them.
+ * One thread at a time.
+ */
+struct keyring;
+struct keyring	*keyring_new(int state_dfd, const struct logset *);
+void		 keyring_free(struct keyring *);
+/* keys_day(create), through the cache; -1: keyring_error says why. */
+int		 keyring_get(struct keyring *, int64_t day, int64_t now,
+		    uint8_t key[PSEUDO_KEY_LEN]);
+/* Wipe the kept keys of days past the window at now. */
+void		 keyring_forget(struct keyring *, int64_t now);
+const char	*keyring_error(const struct keyring *);
+/* The pseudonym transform of the ring's set (xform_pseudonym_free). */
+struct xform	*keyring_xform(struct keyring *, int prefix, int64_t now);
 
 /* notify.c: sd_notify (NOTIFY_SOCKET; no-ops without it) */
 int		 notify_ready(void);
