@@ -1160,6 +1160,12 @@ int		 rewrite_file(int dfd, const char *name, const char *newname,
  */
 int		 rewrite_stream(int infd, int outfd, struct format *,
 		    int line_flush, struct line_stats *, const char **errstr);
+/* The same with opts' format, start_time, audit_before, now (the
+   engine's), tap (the bytes as read, before the engine has them) and
+   xform (NULL: every address truncated at once). */
+int		 rewrite_stream_opts(int infd, int outfd,
+		    const struct rewrite_opts *, int line_flush,
+		    struct line_stats *, const char **errstr);
 
 /* tail.c: following a file as it grows */
 #define TAIL_HEAD	1024	/* bytes hashed to know a file again */
@@ -1522,6 +1528,8 @@ enum cmd_flags {
 	CMD_SET_OPT	= 1 << 5,
 	CMD_HOLD_OPTS	= 1 << 6,
 	CMD_REPORT_OPTS	= 1 << 7,
+	CMD_ONE_ARG	= 1 << 8,	/* exactly one argument */
+	CMD_REVEAL_OPTS	= 1 << 9,
 };
 
 struct cmd_opts {
@@ -1548,6 +1556,8 @@ struct cmd_opts {
 	int		 list;		/* hold --list */
 	const char	*release;	/* hold --release ID|ADDR */
 	const char	*html;		/* report --html FILE */
+	const char	*date;		/* reveal --date DAY */
+	int		 pseudonym;	/* mask --pseudonym */
 	const char	*set;
 	int		 json;
 	const char	*export;
@@ -1571,6 +1581,7 @@ int		 cmd_find(const struct cmd_opts *);
 int		 cmd_erase(const struct cmd_opts *);
 int		 cmd_hold(const struct cmd_opts *);
 int		 cmd_report(const struct cmd_opts *);
+int		 cmd_reveal(const struct cmd_opts *);
 
 /* daemon.c: lethe run */
 struct event;
