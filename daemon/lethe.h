@@ -1652,6 +1652,7 @@ struct daemon {
 	int64_t		 requests_backoff;
 	uint64_t	 holds_gen;	/* daemon_holds calls */
 	int64_t		 holds_next;	/* the first hold ends then */
+	int64_t		 keys_next;	/* a pseudonym key dies then */
 };
 
 #define BACKOFF_MIN	5
