@@ -46,7 +46,7 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	struct format_spec spec;
 	struct format *fmt;
 	char *fields[FIELDS_MAX], *list = NULL, *tok, *save;
-	const char *errstr, *tzname;
+	const char *errstr, *zname;
 	int col;
 
 	memset(&spec, 0, sizeof(spec));
@@ -61,10 +61,10 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	if (spec.kind != NULL && !format_known(spec.kind))
 		fatalx("unknown format \"%s\": expected %s",
 		    log_esc(spec.kind), format_names());
-	tzname = o->timezone != NULL ? o->timezone :
+	zname = o->timezone != NULL ? o->timezone :
 	    format_zone_default(spec.kind);
-	if ((*zone = tz_load(tzname, &errstr)) == NULL)
-		fatalx("timezone \"%s\": %s", log_esc(tzname), errstr);
+	if ((*zone = tz_load(zname, &errstr)) == NULL)
+		fatalx("timezone \"%s\": %s", log_esc(zname), errstr);
 	spec.zone = *zone;
 	if (o->addresses != NULL) {
 		list = xstrdup(o->addresses);

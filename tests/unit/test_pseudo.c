@@ -142,11 +142,12 @@ static void
 test_pfx_equal_halves(void)
 {
 	uint8_t key[PSEUDO_KEY_LEN];
+	struct pseudo *p;
 
 	memset(key, 7, sizeof(key));
 	T_ASSERT(pseudo_new(1, key) == NULL);
-	T_ASSERT(pseudo_new(0, key) != NULL);
-	pseudo_free(pseudo_new(0, key));
+	T_ASSERT((p = pseudo_new(0, key)) != NULL);
+	pseudo_free(p);
 	pseudo_free(NULL);
 }
 
