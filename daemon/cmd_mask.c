@@ -134,7 +134,11 @@ mask_pseudonym(const struct cmd_opts *o, int out, int flush,
 	}
 	if ((conf = load_config(o->conf, 1)) == NULL)
 		return 1;
-	if ((set = keys_pick_set(conf, o->set)) == NULL) {
+	if ((set = keys_pick_set(conf, o->set)) == NULL ||
+	    set->transform != TRANSFORM_PSEUDONYM) {
+		if (set != NULL)
+			log_warnx("[%s] has transform = truncate: it makes no "
+			    "pseudonyms", log_esc(set->name));
 		config_free(conf);
 		return 1;
 	}

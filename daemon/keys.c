@@ -423,14 +423,25 @@ said(const struct lc_out *o, const char *set, int64_t day)
 		    o != NULL && o->dry_run ? "would destroy" : "destroyed", d);
 }
 
+/* The last n records of kf: the keys a prune destroyed, once the file
+   without them is in place. */
+static void
+said_gone(const struct kfile *kf, int n, const char *set,
+    const struct lc_out *o)
+{
+	size_t i;
+
+	for (i = kf->ngone - (size_t)n; i < kf->ngone; i++)
+		said(o, set, kf->gone[i].day);
+}
+
 /*
- * Destroy kf's keys past the window at now, move the master past every
- * day they cover, forget old records.  *destroyed: how many; returns
- * whether kf changed.
+ * Destroy kf's keys past the window at now (each a record, the last
+ * ones of kf->gone), move the master past every day they cover, forget
+ * old records.  *destroyed: how many; returns whether kf changed.
  */
 static int
-prune(struct kfile *kf, const char *set, int64_t window, int64_t now,
-    const struct lc_out *o, int *destroyed)
+prune(struct kfile *kf, int64_t window, int64_t now, int *destroyed)
 {
 	int64_t alive = first_alive(window, now);
 	size_t i, j;
@@ -443,7 +454,6 @@ prune(struct kfile *kf, const char *set, int64_t window, int64_t now,
 			kf->keys[j++] = kf->keys[i];
 			continue;
 		}
-		said(o, set, kf->keys[i].day);
 		add_gone(kf, kf->keys[i].day, now);
 		(*destroyed)++;
 	}
@@ -456,6 +466,7 @@ prune(struct kfile *kf, const char *set, int64_t window, int64_t now,
 		ratchet_to(kf, alive, INT64_MAX);
 		changed = 1;
 	}
+	/* in order: those just made stay the last */
 	for (i = j = 0; i < kf->ngone; i++)
 		if (kf->gone[i].at >= now - KEYS_GONE_KEEP)
 			kf->gone[j++] = kf->gone[i];
@@ -580,10 +591,12 @@ day_key(int state_dfd, const char *set, int64_t window, int64_t day,
 	}
 	if ((rc = find_key(&kf, day, key)) == 0 && create &&
 	    (rc = make_key(&kf, window, day, now, err)) == 1) {
-		(void)prune(&kf, set, window, now, NULL, &destroyed);
+		(void)prune(&kf, window, now, &destroyed);
 		if (kfile_write(kdfd, set, &kf, err) == -1 ||
 		    (rc = find_key(&kf, day, key)) == 0)
 			rc = -1;
+		else
+			said_gone(&kf, destroyed, set, NULL);
 	}
 	kfile_release(&kf);
 	fsio_close(kdfd);
@@ -639,12 +652,13 @@ prune_file(int kdfd, const char *name, int64_t window, int64_t now,
 		kfile_release(&kf);
 		return -1;
 	}
-	if (prune(&kf, name, window, now, o, &destroyed) &&
+	if (prune(&kf, window, now, &destroyed) &&
 	    (o == NULL || !o->dry_run) && kf.have_master &&
 	    kfile_write(kdfd, name, &kf, err) == -1) {
 		kfile_release(&kf);
 		return -1;
 	}
+	said_gone(&kf, destroyed, name, o);
 	for (i = 0; i < kf.nkeys; i++) {
 		t = (kf.keys[i].day + 1) * PSEUDO_DAY + window;
 		if (t < *next)
@@ -684,7 +698,8 @@ keys_prune_all(int state_dfd, const struct config *conf, int64_t now,
 	DIR *d;
 	int kdfd, n, total = 0, failed = 0, dry = o != NULL && o->dry_run;
 
-	*next = INT64_MAX;
+	/* Another lethe (mask --pseudonym) may make a key meanwhile. */
+	*next = now + (conf->sweep > 0 ? conf->sweep : 60);
 	kdfd = dry ? kdir_open(state_dfd, 0, &err) :
 	    kdir_lock(state_dfd, 0, &err);
 	if (kdfd == -1) {

@@ -1373,8 +1373,8 @@ int		 keys_prune(int state_dfd, const struct logset *, int64_t now,
  * its window, a file of a set no longer configured by the window it was
  * made under; stale temp files are removed.  Returns how many were
  * destroyed, or -1 (logged) when a file could not be pruned; *next: when
- * the next key dies (INT64_MAX: none; at most BACKOFF_MAX after a
- * failure).
+ * to look again: when the next key dies, a sweep from now at the latest
+ * (another lethe may make keys meanwhile).
  */
 int		 keys_prune_all(int state_dfd, const struct config *,
 		    int64_t now, const struct lc_out *o, int64_t *next);

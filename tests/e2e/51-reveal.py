@@ -18,7 +18,7 @@ the published vectors):
 - reveal --date DAY gives each address back; reveal never makes a key
   (a day not made: exit 1, "no key", the file unchanged); bad --date and
   two pseudonym sets without --set are usage errors (exit 2, naming the
-  sets);
+  sets); a third set, of transform = truncate, makes no pseudonyms;
 - state_dir/keys is 0700, each key file 0600, with a "key DAY HEX" line
   per day;
 - `once --now` a week later: says it destroyed the key of 2026-11-20,
@@ -154,9 +154,10 @@ def main():
                 "[web]\nlogs = %s/web.log\nformat = combined\nwindow = 7d\n"
                 "transform = pseudonym\n\n"
                 "[pfx]\nlogs = %s/pfx.log\nformat = combined\nwindow = 7d\n"
-                "transform = pseudonym\npseudonym_prefix = yes\n"
-                % (state, logs, logs))
-    for n in ("web.log", "pfx.log"):
+                "transform = pseudonym\npseudonym_prefix = yes\n\n"
+                "[plain]\nlogs = %s/plain.log\nformat = combined\n"
+                % (state, logs, logs, logs))
+    for n in ("web.log", "pfx.log", "plain.log"):
         open(os.path.join(logs, n), "w").close()
     rows, data = build()
     keyfile = os.path.join(state, "keys", "web")
@@ -216,9 +217,14 @@ def main():
             "exit %s, %r" % (r.rc, r.out))
     # usage errors: 2
     r = reveal(conf, NOW, None, D2, p)
-    t.check(r.rc == 2 and "web" in r.err and "pfx" in r.err, "reveal "
-            "without --set, two pseudonym sets: exit %s: %s"
-            % (r.rc, r.err))
+    t.check(r.rc == 2 and "(web, pfx)" in r.err, "reveal without --set, "
+            "two pseudonym sets: exit %s: %s" % (r.rc, r.err))
+    # a set of transform = truncate makes no pseudonyms, nor keys
+    r = mask(conf, NOW, "plain", data)
+    t.check(r.rc == 1 and r.out == "" and "transform = truncate" in r.err,
+            "mask --pseudonym --set plain: exit %s: %s" % (r.rc, r.err))
+    t.check(not os.path.exists(os.path.join(state, "keys", "plain")),
+            "a key file for a set of transform = truncate")
     for bad in ("2026-11-31", "21/Nov/2026", "2026-11-2"):
         r = reveal(conf, NOW, "web", bad, p)
         t.check(r.rc == 2, "reveal --date %s: exit %s, want 2" % (bad, r.rc))

@@ -300,9 +300,13 @@ test_prune_all(void)
 	conf.state_dir = state;
 	conf.sets = &set;
 	conf.nsets = 1;
+	conf.sweep = 60;
 	T_EQ_INT(keys_prune_all(sdfd, &conf, NOW, NULL, &next), 0);
 	T_ASSERT(stat(path, &st) == -1);
+	T_EQ_INT(next, NOW + 60);
 	/* the first key dies when 11-22 is a window old */
+	conf.sweep = 30 * DAY;
+	T_EQ_INT(keys_prune_all(sdfd, &conf, NOW, NULL, &next), 0);
 	T_EQ_INT(next, pseudo_day(NOW - WINDOW) * DAY + DAY + WINDOW);
 	/* 3 days on: 3 of web's, and all 3 of gone-set's (2d) */
 	T_EQ_INT(keys_prune_all(sdfd, &conf, NOW + 3 * DAY, NULL, &next), 6);
