@@ -525,6 +525,78 @@ addr_value(const char *s, size_t len, uint8_t v[16])
 	return 0;
 }
 
+/* The groups of the 16-byte form v. */
+static void
+bytes_groups(const uint8_t v[16], uint16_t g[8])
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		g[i] = (uint16_t)(v[2 * i] << 8 | v[2 * i + 1]);
+}
+
+size_t
+addr_text(const uint8_t v[16], char *out)
+{
+	char buf[ADDR_TEXT_MAX + 16];
+	uint16_t g[8];
+	size_t n;
+
+	if (addr_is_v4(v))
+		n = write_v4(buf, (uint32_t)v[12] << 24 |
+		    (uint32_t)v[13] << 16 | (uint32_t)v[14] << 8 | v[15]);
+	else {
+		bytes_groups(v, g);
+		n = write_v6(buf, g);
+	}
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	return n;
+}
+
+int
+addr_replace(const char *s, size_t len, const uint8_t v[16], char *out,
+    size_t outsz, size_t *outlen)
+{
+	struct addr a;
+	char buf[ADDR_OUT_MAX + 16];
+	uint16_t g[8];
+	size_t n = 0;
+	int br;
+
+	if (len == 0 || outsz < ADDR_OUT_MAX ||
+	    (hexval(s[0]) == -1 && s[0] != ':' && s[0] != '[') ||
+	    parse_addr(s, s + len, &a) == -1)
+		return -1;
+	if (addr_is_v4(v)) {
+		/* IPv4 has neither brackets nor a zone. */
+		n = write_v4(buf, (uint32_t)v[12] << 24 |
+		    (uint32_t)v[13] << 16 | (uint32_t)v[14] << 8 | v[15]);
+	} else {
+		/* An IPv6 address with a port needs its brackets. */
+		br = a.bracket || a.port != NULL;
+		if (br)
+			buf[n++] = '[';
+		bytes_groups(v, g);
+		n += write_v6(buf + n, g);
+		if (a.zone != NULL) {
+			buf[n++] = '%';
+			memcpy(buf + n, a.zone, a.zonelen);
+			n += a.zonelen;
+		}
+		if (br)
+			buf[n++] = ']';
+	}
+	if (a.port != NULL) {
+		buf[n++] = ':';
+		memcpy(buf + n, a.port, a.portlen);
+		n += a.portlen;
+	}
+	memcpy(out, buf, n);
+	*outlen = n;
+	return 0;
+}
+
 int
 addr_is_v4(const uint8_t v[16])
 {

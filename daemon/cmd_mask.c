@@ -2,6 +2,11 @@
  * lethe mask: filter standard input to standard output (or append to
  * --output FILE), masking every address at once: ad hoc use, and
  * Apache's piped logs, so that no full address ever reaches the disk.
+ *
+ * mask --pseudonym: the same with a set's format (-c FILE, --set NAME)
+ * and its pseudonyms (transform = pseudonym, pseudonym_prefix) instead
+ * of truncation, under the day keys in state_dir/keys, made as needed:
+ * what the mirror and the stream carry, for a pipe of one's own.
  */
 #include <sys/stat.h>
 
@@ -11,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lethe.h"
@@ -40,7 +46,7 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	struct format_spec spec;
 	struct format *fmt;
 	char *fields[FIELDS_MAX], *list = NULL, *tok, *save;
-	const char *errstr, *tzname;
+	const char *errstr, *zname;
 	int col;
 
 	memset(&spec, 0, sizeof(spec));
@@ -55,10 +61,10 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	if (spec.kind != NULL && !format_known(spec.kind))
 		fatalx("unknown format \"%s\": expected %s",
 		    log_esc(spec.kind), format_names());
-	tzname = o->timezone != NULL ? o->timezone :
+	zname = o->timezone != NULL ? o->timezone :
 	    format_zone_default(spec.kind);
-	if ((*zone = tz_load(tzname, &errstr)) == NULL)
-		fatalx("timezone \"%s\": %s", log_esc(tzname), errstr);
+	if ((*zone = tz_load(zname, &errstr)) == NULL)
+		fatalx("timezone \"%s\": %s", log_esc(zname), errstr);
 	spec.zone = *zone;
 	if (o->addresses != NULL) {
 		list = xstrdup(o->addresses);
@@ -78,17 +84,109 @@ mask_format(const struct cmd_opts *o, struct tz **zone)
 	return fmt;
 }
 
+/* The real clock, read as bytes come in (no --now): a day's key is
+   the one of the day the line arrives in, and dies with it. */
+struct mask_clock {
+	struct xform	*x;
+	struct keyring	*kr;
+};
+
+static void
+mask_clock_tap(void *arg, const void *p UNUSED, size_t n UNUSED)
+{
+	struct mask_clock *c = arg;
+	int64_t now = (int64_t)time(NULL);
+
+	xform_pseudonym_set_now(c->x, now);
+	keyring_forget(c->kr, now);
+}
+
+/* Options of the truncating mask that the set's format replaces. */
+static int
+mask_opts_given(const struct cmd_opts *o)
+{
+	return o->log_format != NULL || o->regex != NULL ||
+	    o->addresses != NULL || o->time_key != NULL ||
+	    o->time_format != NULL || o->timezone != NULL ||
+	    o->mask_hostnames || strcmp(o->format, "combined") != 0 ||
+	    o->v4_prefix != 16 || o->v6_prefix != 32;
+}
+
+/* stdin to out with the set's pseudonyms; 0, or 1 (said). */
+static int
+mask_pseudonym(const struct cmd_opts *o, int out, int flush,
+    struct line_stats *ls)
+{
+	const struct logset *set;
+	struct rewrite_opts ro;
+	struct mask_clock clk;
+	struct config *conf;
+	struct keyring *kr;
+	struct xform *x;
+	const char *errstr, *why;
+	uint64_t failed;
+	int sdfd, rc;
+
+	if (mask_opts_given(o)) {
+		log_warnx("mask --pseudonym reads lines as the set says: "
+		    "--format and the other mask options do not apply");
+		return 1;
+	}
+	if ((conf = load_config(o->conf, 1)) == NULL)
+		return 1;
+	if ((set = keys_pick_set(conf, o->set)) == NULL ||
+	    set->transform != TRANSFORM_PSEUDONYM) {
+		if (set != NULL)
+			log_warnx("[%s] has transform = truncate: it makes no "
+			    "pseudonyms", log_esc(set->name));
+		config_free(conf);
+		return 1;
+	}
+	if ((sdfd = store_open(conf, &why)) == -1) {
+		log_warnx("state_dir \"%s\": %s", log_esc(conf->state_dir), why);
+		config_free(conf);
+		return 1;
+	}
+	kr = keyring_new(sdfd, set);
+	x = keyring_xform(kr, set->pseudonym_prefix, o->now);
+	memset(&ro, 0, sizeof(ro));
+	ro.format = set->format;
+	ro.xform = x;
+	ro.start_time = ro.audit_before = TIME_NONE;
+	ro.now = TIME_NONE;	/* a stream: no day is "the future" */
+	if (!o->have_now) {
+		clk.x = x;
+		clk.kr = kr;
+		ro.tap = mask_clock_tap;
+		ro.tap_arg = &clk;
+	}
+	rc = rewrite_stream_opts(STDIN_FILENO, out, &ro, flush, ls, &errstr);
+	if (rc == -1)
+		log_warnx("mask: %s", errstr);
+	if ((failed = xform_pseudonym_failed(x)) > 0)
+		log_warnx("mask: %llu addresses truncated instead: no pseudonym "
+		    "key (%s)", (unsigned long long)failed, keyring_error(kr));
+	xform_pseudonym_free(x);
+	keyring_free(kr);
+	fsio_close(sdfd);
+	config_free(conf);
+	return rc == -1 ? 1 : 0;
+}
+
 int
 cmd_mask(const struct cmd_opts *o)
 {
 	struct line_stats ls;
 	struct format *fmt;
-	struct tz *zone;
+	struct tz *zone = NULL;
 	const char *errstr;
 	struct stat st;
 	int rc, flush, out;
 
-	fmt = mask_format(o, &zone);
+	line_stats_init(&ls);
+	if (o->set != NULL && !o->pseudonym)
+		fatalx("--set applies to mask --pseudonym only");
+	fmt = o->pseudonym ? NULL : mask_format(o, &zone);
 	out = mask_output(o->output);
 	/*
 	 * Fed by a pipe (a web server's piped log), every line goes out as
@@ -104,8 +202,10 @@ cmd_mask(const struct cmd_opts *o)
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 	}
-	rc = rewrite_stream(STDIN_FILENO, out, fmt, flush, &ls, &errstr);
-	if (rc == -1)
+	if (o->pseudonym)
+		rc = mask_pseudonym(o, out, flush, &ls) ? -1 : 0;
+	else if ((rc = rewrite_stream(STDIN_FILENO, out, fmt, flush, &ls,
+	    &errstr)) == -1)
 		log_warnx("mask: %s", errstr);
 	if (ls.bad > 0)
 		log_warnx("mask: %llu of %llu lines not understood (first at "
@@ -116,7 +216,9 @@ cmd_mask(const struct cmd_opts *o)
 		log_warn("close \"%s\"", log_esc(o->output));
 		rc = -1;
 	}
-	format_free(fmt);
-	tz_free(zone);
+	if (fmt != NULL) {
+		format_free(fmt);
+		tz_free(zone);
+	}
 	return rc == -1 ? 1 : 0;
 }

@@ -463,6 +463,22 @@ once_requests(struct once *w)
 	fsio_close(rdfd);
 }
 
+/* The pseudonym keys past their window go, as files past retain do. */
+static void
+once_keys(struct once *w)
+{
+	const char *why;
+	int64_t next;
+	int dfd = w->state_dfd;
+
+	if (dfd == -1 && (dfd = store_open(w->conf, &why)) == -1)
+		return;		/* a dry run: the holds said why */
+	if (keys_prune_all(dfd, w->conf, w->o->now, &w->out, &next) == -1)
+		w->failed++;
+	if (dfd != w->state_dfd)
+		fsio_close(dfd);
+}
+
 int
 once_run(const struct cmd_opts *o, struct config *conf, int state_dfd)
 {
@@ -501,6 +517,7 @@ once_run(const struct cmd_opts *o, struct config *conf, int state_dfd)
 			w.failed++;
 	if (!o->dry_run)
 		once_requests(&w);
+	once_keys(&w);
 	catalog_release(&w.cat);
 	for (i = 0; i < w.nfresh; i++)
 		free(w.fresh[i]);

@@ -303,6 +303,10 @@ tick(struct daemon *d)
 	if (now >= d->holds_next)
 		daemon_holds(d, d->conf);
 	next = EARLIER(next, d->holds_next);
+	if (now >= d->keys_next)
+		(void)keys_prune_all(d->state_dfd, d->conf, now, NULL,
+		    &d->keys_next);
+	next = EARLIER(next, d->keys_next);
 	if (d->rescan)
 		follow_rescan(d, now);
 	for (i = 0; i < d->cat.nfiles; i++) {
@@ -486,6 +490,7 @@ reload(struct daemon *d)
 	free(d->rt);
 	d->rt = nrt;
 	daemon_holds(d, oc);
+	d->keys_next = 0;	/* a window may have shrunk */
 	follow_rescan(d, daemon_now(d));
 	config_free(oc);
 	log_info("reloaded: %zu sets", nc->nsets);

@@ -2,7 +2,7 @@
  * Digests, through nettle (Debian's libnettle, as every crypto primitive
  * of lethe): SHA-256 of a file as stored (find's report, erase's
  * receipt) and HMAC-SHA256, the keyed hash that names a request without
- * its address.
+ * its address and the ratchet of the pseudonyms' day keys (keys.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,5 +70,17 @@ digest_hmac_hex(const uint8_t *key, size_t klen, const void *msg, size_t n,
 	hmac_sha256_update(&ctx, n, msg);
 	hmac_sha256_digest(&ctx, sizeof(v), v);
 	hex(v, sizeof(v), out);
+	explicit_bzero(&ctx, sizeof(ctx));
+}
+
+void
+digest_hmac(const uint8_t *key, size_t klen, const void *msg, size_t n,
+    uint8_t out[DIGEST_LEN])
+{
+	struct hmac_sha256_ctx ctx;
+
+	hmac_sha256_set_key(&ctx, klen, key);
+	hmac_sha256_update(&ctx, n, msg);
+	hmac_sha256_digest(&ctx, DIGEST_LEN, out);
 	explicit_bzero(&ctx, sizeof(ctx));
 }

@@ -257,6 +257,18 @@ fsio_mkdir(const char *path, mode_t mode)
 }
 
 int
+fsio_mkdirat(int dfd, const char *name, mode_t mode)
+{
+	return FAULT(FOP_DIR) ? -1 : mkdirat(dfd, name, mode);
+}
+
+int
+fsio_fchmod(int fd, mode_t mode)
+{
+	return sys_fchmod(fd, mode);
+}
+
+int
 fsio_unlinkat(int dfd, const char *name)
 {
 	int r;
@@ -1145,6 +1157,17 @@ fsio_lock(int state_dfd, const char *cmd, char *holder, size_t hsz)
 		log_debug("write the holder into the lock: %s", strerror(errno));
 	/* Held until we exit: the descriptor stays open (close-on-exec). */
 	return 0;
+}
+
+int
+fsio_flock(int fd)
+{
+	int r;
+
+	do
+		r = FAULT(FOP_LOCK) ? -1 : flock(fd, LOCK_EX);
+	while (r == -1 && errno == EINTR);
+	return r;
 }
 
 int

@@ -177,6 +177,22 @@ int		 addr_mask(const char *s, size_t len, const struct addr_prefix *,
  */
 int		 addr_value(const char *s, size_t len, uint8_t v[16]);
 int		 addr_is_v4(const uint8_t v[16]);
+#define ADDR_TEXT_MAX	48	/* addr_text's output, NUL included */
+/*
+ * The text of the 16-byte form v as draft-denis-ipcrypt (3.2) writes
+ * it: a dotted quad when v is IPv4-mapped (::ffff:a.b.c.d), else RFC
+ * 5952.  NUL terminated in out (ADDR_TEXT_MAX bytes); returns its length.
+ */
+size_t		 addr_text(const uint8_t v[16], char *out);
+/*
+ * s[0..len) (any form addr_mask takes) with its address replaced by the
+ * one of v, written as addr_text does: the port kept; brackets and zone
+ * kept when v is IPv6 (brackets added when there is a port), dropped
+ * when v is IPv4.  Into out (outsz >= ADDR_OUT_MAX, not NUL terminated),
+ * *outlen; 0, or -1 when s is not an address.
+ */
+int		 addr_replace(const char *s, size_t len, const uint8_t v[16],
+		    char *out, size_t outsz, size_t *outlen);
 
 /* A network of the 16-byte form: v with bits past `bits` zero. */
 struct addr_net {
@@ -191,6 +207,31 @@ int		 addr_net_has(const struct addr_net *, const uint8_t v[16]);
 int		 addr_prefix_bits(const struct addr_prefix *,
 		    const uint8_t v[16]);
 void		 addr_net_clear(uint8_t v[16], int bits);
+
+/* pseudo.c: ipcrypt pseudonyms of addresses (draft-denis-ipcrypt, pure) */
+#define PSEUDO_KEY_LEN	32	/* a day key: ipcrypt-pfx's two AES-128
+				   keys; ipcrypt-deterministic takes the
+				   first 16 bytes */
+#define PSEUDO_DAY	86400
+
+struct pseudo;
+
+/* The UTC day (days since 1970-01-01) of time t. */
+int64_t		 pseudo_day(int64_t t);
+/*
+ * The expanded key (wiped by pseudo_free): prefix, ipcrypt-pfx (all 32
+ * bytes); else ipcrypt-deterministic (the first 16).  NULL when the two
+ * halves of a pfx key are equal (the pseudonym would be the address).
+ */
+struct pseudo	*pseudo_new(int prefix, const uint8_t key[PSEUDO_KEY_LEN]);
+void		 pseudo_free(struct pseudo *);
+/* The pseudonym of the 16-byte form in (in and out may be one buffer);
+   addr_text writes it as the spec does. */
+void		 pseudo_encrypt(const struct pseudo *, const uint8_t in[16],
+		    uint8_t out[16]);
+/* The address a pseudonym stands for. */
+void		 pseudo_decrypt(const struct pseudo *, const uint8_t in[16],
+		    uint8_t out[16]);
 
 /* field.c: the addresses in a field's value, and in free text (pure) */
 #define FIELDS_MAX	32	/* address fields of a format, a bit each */
@@ -623,6 +664,8 @@ int		 fsio_fstatfs(int fd, struct statfs *);
 /* openat with O_CLOEXEC | O_NOCTTY added */
 int		 fsio_openat(int dfd, const char *name, int flags, mode_t);
 int		 fsio_mkdir(const char *path, mode_t);
+int		 fsio_mkdirat(int dfd, const char *name, mode_t);
+int		 fsio_fchmod(int fd, mode_t);
 int		 fsio_unlinkat(int dfd, const char *name);
 int		 fsio_renameat(int dfd, const char *from, const char *to);
 /* renameat2(RENAME_NOREPLACE): fails with EEXIST rather than replace. */
@@ -710,6 +753,9 @@ int		 fsio_lock(int state_dfd, const char *cmd, char *holder,
 		    size_t hsz);
 /* Who holds the lock, without taking it: 1 and holder, 0: nobody, -1. */
 int		 fsio_lock_holder(int state_dfd, char *holder, size_t hsz);
+/* An exclusive lock of fd (a directory of lethe's own), waited for;
+   it goes with the descriptor's close. */
+int		 fsio_flock(int fd);
 
 /* requests.c: the people's requests, kept in state_dir */
 #define REQUEST_KEY_LEN	32
@@ -842,6 +888,9 @@ void		 digest_hex(struct digest *, char out[DIGEST_HEX]);
 void		 digest_free(struct digest *);
 void		 digest_hmac_hex(const uint8_t *key, size_t klen,
 		    const void *msg, size_t n, char out[DIGEST_HEX]);
+#define DIGEST_LEN	32		/* SHA-256's bytes */
+void		 digest_hmac(const uint8_t *key, size_t klen,
+		    const void *msg, size_t n, uint8_t out[DIGEST_LEN]);
 
 /* xform.c: what is done to the addresses of a line (pure) */
 struct xform_ops {
@@ -943,6 +992,27 @@ int		 xform_match_class(const struct xform_match *, const char *line,
 
 extern const struct xform_ops xform_find_ops;	/* arg: xform_match */
 extern const struct xform_ops xform_erase_ops;	/* arg: xform_match */
+
+/*
+ * Pseudonyms (transform = pseudonym, the mirror and the stream): every
+ * address of every line becomes its ipcrypt pseudonym (pfx when prefix)
+ * under the key of the line's UTC day when its time is within [now -
+ * window, now + 1 day], else of now's day.  Where no key can be had, or
+ * the span is no plain address (one inside a host name), it is
+ * truncated instead: never left full.  The key of a day comes from key:
+ * 1 and the key, 0 none, -1 an error (keyring_xform: the set's keys).
+ */
+typedef int	(*xform_key_fn)(void *arg, int64_t day, int64_t now,
+		    uint8_t key[PSEUDO_KEY_LEN]);
+
+struct xform	*xform_pseudonym_new(xform_key_fn key, void *arg,
+		    int64_t window, int prefix, int64_t now);
+/* The current time (a long-lived stream): an expanded key of a day
+   past the window is wiped. */
+void		 xform_pseudonym_set_now(struct xform *, int64_t now);
+/* Addresses truncated since the start for want of a key. */
+uint64_t	 xform_pseudonym_failed(const struct xform *);
+void		 xform_pseudonym_free(struct xform *);
 
 /* sink.c: where rewritten bytes go */
 struct sink;
@@ -1092,6 +1162,12 @@ int		 rewrite_file(int dfd, const char *name, const char *newname,
  */
 int		 rewrite_stream(int infd, int outfd, struct format *,
 		    int line_flush, struct line_stats *, const char **errstr);
+/* The same with opts' format, start_time, audit_before, now (the
+   engine's), tap (the bytes as read, before the engine has them) and
+   xform (NULL: every address truncated at once). */
+int		 rewrite_stream_opts(int infd, int outfd,
+		    const struct rewrite_opts *, int line_flush,
+		    struct line_stats *, const char **errstr);
 
 /* tail.c: following a file as it grows */
 #define TAIL_HEAD	1024	/* bytes hashed to know a file again */
@@ -1290,6 +1366,66 @@ int64_t		 lifecycle_seal_wait(const struct mfile *, const struct stat *,
 void		 lifecycle_recreate_live(const struct mfile *seg);
 void		 lifecycle_said_lines(const char *path, const struct line_stats *);
 
+/* keys.c: the day keys of pseudonyms, state_dir/keys/SET */
+#define KEYS_DIR	"keys"
+
+/* "2026-11-20" as a UTC day; 0, or -1. */
+int		 keys_parse_day(const char *, int64_t *day);
+/*
+ * The key of day for set: 1 and key; 0 when there is none (destroyed,
+ * past the window at now, passed over, or not made yet when !create);
+ * -1 and *err.  create: make it when it is missing and day lies between
+ * the first day the window at now still needs and the day after now's
+ * (the ratchet then moves past it; the file is replaced).  Never makes a
+ * file or a directory when !create.
+ */
+int		 keys_day(int state_dfd, const struct logset *, int64_t day,
+		    int create, int64_t now, uint8_t key[PSEUDO_KEY_LEN],
+		    const char **err);
+/* When set's key of day was destroyed, as its file remembers (a year),
+   or TIME_NONE. */
+int64_t		 keys_destroyed(int state_dfd, const struct logset *,
+		    int64_t day);
+/*
+ * Destroy set's keys whose whole day is older than now - window, each
+ * said as o says (print: stdout; else the log; dry_run: only said).
+ * Returns how many, or -1 and *err.
+ */
+int		 keys_prune(int state_dfd, const struct logset *, int64_t now,
+		    const struct lc_out *o, const char **err);
+/*
+ * The same for every key file in state_dir/keys: a configured set's by
+ * its window, a file of a set no longer configured by the window it was
+ * made under; stale temp files are removed.  Returns how many were
+ * destroyed, or -1 (logged) when a file could not be pruned; *next: when
+ * to look again: when the next key dies, a sweep from now at the latest
+ * (another lethe may make keys meanwhile).
+ */
+int		 keys_prune_all(int state_dfd, const struct config *,
+		    int64_t now, const struct lc_out *o, int64_t *next);
+/* The set a pseudonym command is for: the one named, or the only one
+   with transform = pseudonym; NULL (said) when there is none or more. */
+const struct logset *keys_pick_set(const struct config *, const char *name);
+
+/*
+ * A set's keys for a long-lived reader (the daemon's mirror and stream,
+ * lethe mask --pseudonym): the name and window are copied, state_dfd is
+ * not owned.  A day's key is read or made on the disk once, then kept
+ * (a few days) until its day passes the window; keyring_free wipes them.
+ * One thread at a time.
+ */
+struct keyring;
+struct keyring	*keyring_new(int state_dfd, const struct logset *);
+void		 keyring_free(struct keyring *);
+/* keys_day(create), through the cache; -1: keyring_error says why. */
+int		 keyring_get(struct keyring *, int64_t day, int64_t now,
+		    uint8_t key[PSEUDO_KEY_LEN]);
+/* Wipe the kept keys of days past the window at now. */
+void		 keyring_forget(struct keyring *, int64_t now);
+const char	*keyring_error(const struct keyring *);
+/* The pseudonym transform of the ring's set (xform_pseudonym_free). */
+struct xform	*keyring_xform(struct keyring *, int prefix, int64_t now);
+
 /* notify.c: sd_notify (NOTIFY_SOCKET; no-ops without it) */
 int		 notify_ready(void);
 int		 notify_reloading(void);
@@ -1422,6 +1558,8 @@ enum cmd_flags {
 	CMD_SET_OPT	= 1 << 5,
 	CMD_HOLD_OPTS	= 1 << 6,
 	CMD_REPORT_OPTS	= 1 << 7,
+	CMD_ONE_ARG	= 1 << 8,	/* exactly one argument */
+	CMD_REVEAL_OPTS	= 1 << 9,
 };
 
 struct cmd_opts {
@@ -1448,6 +1586,8 @@ struct cmd_opts {
 	int		 list;		/* hold --list */
 	const char	*release;	/* hold --release ID|ADDR */
 	const char	*html;		/* report --html FILE */
+	const char	*date;		/* reveal --date DAY */
+	int		 pseudonym;	/* mask --pseudonym */
 	const char	*set;
 	int		 json;
 	const char	*export;
@@ -1471,6 +1611,7 @@ int		 cmd_find(const struct cmd_opts *);
 int		 cmd_erase(const struct cmd_opts *);
 int		 cmd_hold(const struct cmd_opts *);
 int		 cmd_report(const struct cmd_opts *);
+int		 cmd_reveal(const struct cmd_opts *);
 
 /* daemon.c: lethe run */
 struct event;
@@ -1541,6 +1682,7 @@ struct daemon {
 	int64_t		 requests_backoff;
 	uint64_t	 holds_gen;	/* daemon_holds calls */
 	int64_t		 holds_next;	/* the first hold ends then */
+	int64_t		 keys_next;	/* a pseudonym key dies then */
 };
 
 #define BACKOFF_MIN	5

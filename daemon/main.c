@@ -37,6 +37,8 @@ enum {
 	OPT_LIST,
 	OPT_RELEASE,
 	OPT_HTML,
+	OPT_DATE,
+	OPT_PSEUDONYM,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +70,8 @@ static const struct option longopts[] = {
 	{ "list",	 no_argument,	    NULL, OPT_LIST },
 	{ "release",	 required_argument, NULL, OPT_RELEASE },
 	{ "html",	 required_argument, NULL, OPT_HTML },
+	{ "date",	 required_argument, NULL, OPT_DATE },
+	{ "pseudonym",	 no_argument,	    NULL, OPT_PSEUDONYM },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -81,12 +85,13 @@ static const struct cmd {
 	{ "check", cmd_check, 0 },
 	{ "once", cmd_once, CMD_DRY_RUN },
 	{ "audit", cmd_audit, 0 },
-	{ "mask", cmd_mask, CMD_MASK_OPTS },
+	{ "mask", cmd_mask, CMD_MASK_OPTS | CMD_SET_OPT },
 	{ "run", cmd_run, 0 },
 	{ "find", cmd_find, CMD_ARGS | CMD_FIND_OPTS | CMD_SET_OPT },
 	{ "erase", cmd_erase, CMD_ARGS | CMD_ERASE_OPTS | CMD_SET_OPT },
 	{ "hold", cmd_hold, CMD_ARGS | CMD_HOLD_OPTS | CMD_SET_OPT },
 	{ "report", cmd_report, CMD_REPORT_OPTS },
+	{ "reveal", cmd_reveal, CMD_ONE_ARG | CMD_REVEAL_OPTS | CMD_SET_OPT },
 };
 
 static void NORETURN
@@ -109,11 +114,16 @@ usage(int status)
 	    "                      keep an address full past the window\n"
 	    "  report [--json] [--html FILE]\n"
 	    "                      what lethe holds and when each thing happens\n"
+	    "  reveal [--date DAY] [--set NAME] PSEUDONYM\n"
+	    "                      the address a pseudonym stands for, while\n"
+	    "                      its day's key exists\n"
 	    "  mask [--format F | --log-format STR] [--addresses LIST]\n"
 	    "       [--regex RE] [--time-key K] [--time-format F]\n"
 	    "       [--timezone Z] [--ipv4-prefix N] [--ipv6-prefix N]\n"
 	    "       [--mask-hostnames] [--output FILE]\n"
 	    "                      mask stdin to stdout (or append to FILE)\n"
+	    "  mask --pseudonym [--set NAME] [--output FILE]\n"
+	    "                      the same with a set's format and pseudonyms\n"
 	    "TIME: ISO 8601 (2026-11-29T12:00:00Z), epoch seconds, or\n"
 	    "+DURATION / -DURATION from the real clock (+8d)\n"
 	    "default config: %s\n", LETHE_CONF);
@@ -195,6 +205,8 @@ parse_opt(int ch, struct cmd_opts *o)
 		return CMD_FIND_OPTS | CMD_HOLD_OPTS;
 	case OPT_JSON: o->json = 1; return CMD_FIND_OPTS | CMD_REPORT_OPTS;
 	case OPT_HTML: o->html = optarg; return CMD_REPORT_OPTS;
+	case OPT_DATE: o->date = optarg; return CMD_REVEAL_OPTS;
+	case OPT_PSEUDONYM: o->pseudonym = 1; return CMD_MASK_OPTS;
 	case OPT_EXPORT: o->export = optarg; return CMD_FIND_OPTS;
 	case OPT_SET: o->set = optarg; return CMD_SET_OPT;
 	case OPT_REASON: o->reason = optarg;
@@ -240,14 +252,20 @@ parse_args(int argc, char **argv, struct cmd_opts *o)
 		log_warnx("unknown command \"%s\"", log_esc(argv[optind]));
 		usage(1);
 	}
-	/* find, erase, hold: grep's convention, 2 for a usage error. */
-	ust = (c->opts & CMD_ARGS) ? 2 : 1;
+	/* find, erase, hold, reveal: grep's convention, 2 for a usage
+	   error. */
+	ust = (c->opts & (CMD_ARGS | CMD_ONE_ARG)) ? 2 : 1;
 	/* getopt moved every option first: the command's arguments follow. */
 	o->args = argv + optind + 1;
 	o->nargs = (size_t)(argc - optind - 1);
 	if ((c->opts & CMD_HOLD_OPTS) && (o->list || o->release != NULL)) {
 		if (o->nargs != 0 || (o->list && o->release != NULL))
 			usage(ust);
+	} else if (c->opts & CMD_ONE_ARG) {
+		if (o->nargs != 1) {
+			log_warnx("%s takes one argument", c->name);
+			usage(ust);
+		}
 	} else if ((c->opts & CMD_ARGS) ? o->nargs == 0 : o->nargs != 0) {
 		if (c->opts & CMD_ARGS)
 			log_warnx("%s needs at least one address or network",

@@ -130,16 +130,31 @@ rewrite_scan(int fd, const struct rewrite_opts *opts,
 }
 
 int
-rewrite_stream(int infd, int outfd, struct format *format, int line_flush,
-    struct line_stats *st, const char **errstr)
+rewrite_stream_opts(int infd, int outfd, const struct rewrite_opts *opts,
+    int line_flush, struct line_stats *st, const char **errstr)
 {
 	struct xform_truncate xt = { INT64_MAX, NULL, 0 };
 	struct xform xf = { &xform_truncate_ops, &xt };
-	struct rewrite_opts opts;
 	struct rewrite_stats rs;
 	struct source *src = source_new(infd, 0);	/* bytes, gzip or not */
 	struct out out = { outfd, 0, line_flush };
 	int rc;
+
+	memset(&rs, 0, sizeof(rs));
+	if (opts->tap != NULL)
+		source_tap(src, opts->tap, opts->tap_arg);
+	rc = pass(src, opts, opts->xform != NULL ? opts->xform : &xf, &out,
+	    &rs, errstr);
+	*st = rs.l;
+	source_free(src);
+	return rc;
+}
+
+int
+rewrite_stream(int infd, int outfd, struct format *format, int line_flush,
+    struct line_stats *st, const char **errstr)
+{
+	struct rewrite_opts opts;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.format = format;
@@ -147,11 +162,7 @@ rewrite_stream(int infd, int outfd, struct format *format, int line_flush,
 	opts.start_time = TIME_NONE;
 	opts.audit_before = TIME_NONE;
 	opts.now = TIME_NONE;
-	memset(&rs, 0, sizeof(rs));
-	rc = pass(src, &opts, &xf, &out, &rs, errstr);
-	*st = rs.l;
-	source_free(src);
-	return rc;
+	return rewrite_stream_opts(infd, outfd, &opts, line_flush, st, errstr);
 }
 
 static int

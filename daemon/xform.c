@@ -6,6 +6,11 @@
  * truncate: lines with a time before `before` have every address
  * replaced by its truncation at the set's prefixes (which the format
  * computed with the span); later lines are left as they are.
+ *
+ * pseudonym: every address of every line becomes its ipcrypt pseudonym
+ * under its day's key (pseudo.c; the keys come through a callback, the
+ * set's keyring in lethe), at once: the mirror and the stream leave the
+ * host as lines arrive.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -267,4 +272,145 @@ xform_match_release(struct xform_match *x)
 	free(x->buf);
 	x->buf = NULL;
 	x->cap = 0;
+}
+
+struct xform_pseudonym {
+	struct xform	 xf;
+	xform_key_fn	 key;
+	void		*arg;
+	int64_t		 window;
+	int		 prefix;
+	int64_t		 now;
+	int64_t		 t;		/* the line's (line() comes first) */
+	struct pseudo	*ps;		/* the key of day, expanded */
+	int64_t		 day;
+	int64_t		 bad_day[2];	/* no key came for them (the line's
+					   day and now's) ... */
+	int64_t		 bad_until[2];	/* ... asked again from then on */
+	uint64_t	 failed;
+};
+
+#define KEY_RETRY	60	/* seconds before a day's key is asked again */
+
+/* The expanded key of day, or NULL. */
+static const struct pseudo *
+pseudonym_key(struct xform_pseudonym *x, int64_t day)
+{
+	uint8_t key[PSEUDO_KEY_LEN];
+	int rc, i;
+
+	if (x->ps != NULL && x->day == day)
+		return x->ps;
+	for (i = 0; i < 2; i++)
+		if (day == x->bad_day[i] && x->now < x->bad_until[i])
+			return NULL;
+	rc = x->key(x->arg, day, x->now, key);
+	if (rc == 1) {
+		pseudo_free(x->ps);
+		if ((x->ps = pseudo_new(x->prefix, key)) != NULL)
+			x->day = day;
+	}
+	explicit_bzero(key, sizeof(key));
+	if (rc != 1 || x->ps == NULL) {
+		/* the older of the two */
+		i = x->bad_until[0] > x->bad_until[1];
+		x->bad_day[i] = day;
+		x->bad_until[i] = x->now + KEY_RETRY;
+		return NULL;
+	}
+	return x->ps;
+}
+
+static int
+pseudonym_line(void *arg, int64_t t)
+{
+	struct xform_pseudonym *x = arg;
+
+	x->t = t;
+	return 1;
+}
+
+static int
+pseudonym_addr(void *arg, const char *line, const struct span *sp,
+    const char *masked, char *out, size_t *outlen, int *full)
+{
+	struct xform_pseudonym *x = arg;
+	const struct pseudo *ps;
+	int64_t today = pseudo_day(x->now), day = today;
+	uint8_t v[16];
+
+	if (x->t != TIME_NONE && x->t >= x->now - x->window &&
+	    x->t <= x->now + PSEUDO_DAY)
+		day = pseudo_day(x->t);
+	if ((ps = pseudonym_key(x, day)) == NULL && day != today)
+		ps = pseudonym_key(x, today);
+	*full = 0;
+	if (ps == NULL)
+		x->failed++;
+	else if (addr_value(line + sp->off, sp->len, v) == 0) {
+		pseudo_encrypt(ps, v, v);
+		if (addr_replace(line + sp->off, sp->len, v, out, ADDR_OUT_MAX,
+		    outlen) == 0)
+			return 0;
+	}
+	/* No key, or no plain address (inside a host name): truncated. */
+	memcpy(out, masked, sp->mlen);
+	*outlen = sp->mlen;
+	return 0;
+}
+
+static const struct xform_ops xform_pseudonym_ops = {
+	"pseudonym", pseudonym_line, pseudonym_addr, NULL,
+};
+
+struct xform *
+xform_pseudonym_new(xform_key_fn key, void *arg, int64_t window, int prefix,
+    int64_t now)
+{
+	struct xform_pseudonym *x = xcalloc(1, sizeof(*x));
+
+	x->xf.ops = &xform_pseudonym_ops;
+	x->xf.arg = x;
+	x->key = key;
+	x->arg = arg;
+	x->window = window;
+	x->prefix = prefix;
+	x->now = now;
+	x->t = TIME_NONE;
+	x->bad_day[0] = x->bad_day[1] = TIME_NONE;
+	x->bad_until[0] = x->bad_until[1] = INT64_MIN;
+	return &x->xf;
+}
+
+void
+xform_pseudonym_set_now(struct xform *xf, int64_t now)
+{
+	struct xform_pseudonym *x = xf->arg;
+
+	x->now = now;
+	if (x->ps != NULL && x->day < pseudo_day(now - x->window)) {
+		pseudo_free(x->ps);
+		x->ps = NULL;
+	}
+}
+
+uint64_t
+xform_pseudonym_failed(const struct xform *xf)
+{
+	const struct xform_pseudonym *x = xf->arg;
+
+	return x->failed;
+}
+
+void
+xform_pseudonym_free(struct xform *xf)
+{
+	struct xform_pseudonym *x;
+
+	if (xf == NULL)
+		return;
+	x = xf->arg;
+	pseudo_free(x->ps);
+	explicit_bzero(x, sizeof(*x));
+	free(x);
 }
