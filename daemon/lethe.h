@@ -1011,6 +1011,51 @@ void		 syslog_rec_init(struct syslog_rec *);
  */
 size_t		 syslog_msg(char *out, size_t cap, const struct syslog_rec *);
 
+/* sender.c: the forwarded stream's transport (relp, tcp, unix) */
+#define SENDER_TIMEOUT		5	/* seconds: connect, send, each wait */
+#define SENDER_RELP_WINDOW	128	/* RELP frames in flight */
+/* Taken by sender.c: it interrupts librelp's TLS handshake. */
+#define SENDER_WAKE_SIGNAL	(SIGRTMIN + 5)
+
+struct sender;
+
+/*
+ * A sender to the set's forward (relp://, tcp:// or unix:), not yet
+ * connected.  Copies what it needs of the set.  For one thread at a time;
+ * every call below returns within a few SENDER_TIMEOUTs.
+ */
+struct sender	*sender_new(const struct logset *);
+/* 0, or -1 and *err (valid until the next call on this sender). */
+int		 sender_connect(struct sender *, const char **err);
+/*
+ * One message (1 or more bytes; syslog_msg's).  -1 and *err: the
+ * connection broke and this message was not sent; sender_unacked() says
+ * how many of the ones sent before it may be lost with it.  The caller
+ * calls sender_close, backs off, sender_connect, and sends those again,
+ * and this one.
+ */
+int		 sender_send(struct sender *, const char *msg, size_t len,
+		    const char **err);
+/*
+ * relp: wait until every message sent is acknowledged (this ends the RELP
+ * session; the next sender_send opens a new one), then sender_unacked()
+ * is 0.  tcp, unix: write everything out to the kernel and wait a moment
+ * for the receiver to take it.  -1 and *err as sender_send.
+ */
+int		 sender_flush(struct sender *, const char **err);
+/*
+ * Of the messages sent on this connection, how many (the latest) may not
+ * have reached the receiver: what a caller that saves its position saves
+ * that many messages back, and what it sends again after a break.  After
+ * a break it stays what it was at the break, until sender_connect.
+ */
+unsigned	 sender_unacked(const struct sender *);
+/* Ends the connection (no waiting for acknowledgements). */
+void		 sender_close(struct sender *);
+void		 sender_free(struct sender *);
+/* "relp://host:port", "tcp://host:port" or "unix:/path", for messages. */
+const char	*sender_name(const struct sender *);
+
 /* line.c: THE line engine; every reader drives it */
 #define LINE_HEAD	(1024 * 1024)	/* bytes of a line read whole */
 
