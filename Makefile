@@ -11,7 +11,7 @@ SYSCONFDIR	?= /etc
 MANDIR		?= $(PREFIX)/share/man
 UNITDIR		?= /lib/systemd/system
 
-PKGS		:= libevent libpcre2-8 zlib nettle
+PKGS		:= libevent libpcre2-8 zlib nettle relp
 SANITIZE	?=
 ifeq ($(SANITIZE),)
 O		?= build
@@ -218,7 +218,7 @@ clean:
 deb:
 	@if ! command -v dpkg-buildpackage >/dev/null 2>&1 || \
 	    ! dpkg-checkbuilddeps debian/control >/dev/null 2>&1; then \
-		need="build-essential dpkg-dev debhelper libevent-dev libpcre2-dev zlib1g-dev pkg-config"; \
+		need="build-essential dpkg-dev debhelper libevent-dev libpcre2-dev librelp-dev nettle-dev zlib1g-dev pkg-config"; \
 		if [ "$$(id -u)" != 0 ]; then \
 			echo "deb: missing build dependencies: apt-get install $$need (as root)" >&2; \
 			exit 1; \

@@ -1350,10 +1350,20 @@ check_stream(struct parser *p, struct logset *ls, struct secinfo *si)
 		emit(p, keyline(ls, si, K_FORWARD_TLS_CA, K_FORWARD_TLS_CERT),
 		    0, "forward_tls_* need forward = relp://HOST:PORT (TLS "
 		    "is offered over RELP only)");
-	if ((si->keyline[K_FORWARD_TLS_CERT] != 0) !=
-	    (si->keyline[K_FORWARD_TLS_KEY] != 0))
-		emit(p, keyline(ls, si, K_FORWARD_TLS_CERT, K_FORWARD_TLS_KEY),
-		    0, "forward_tls_cert and forward_tls_key go together");
+	/*
+	 * librelp's TLS without a certificate of its own is anonymous and
+	 * checks no receiver (isAnonAuth, tcp.c), and with one but no CA no
+	 * receiver passes: all three, or none.
+	 */
+	if (tls && (si->keyline[K_FORWARD_TLS_CA] == 0 ||
+	    si->keyline[K_FORWARD_TLS_CERT] == 0 ||
+	    si->keyline[K_FORWARD_TLS_KEY] == 0))
+		emit(p, si->keyline[K_FORWARD_TLS_CA] != 0 ?
+		    si->keyline[K_FORWARD_TLS_CA] :
+		    keyline(ls, si, K_FORWARD_TLS_CERT, K_FORWARD_TLS_KEY),
+		    0, "forward_tls_ca, forward_tls_cert and forward_tls_key "
+		    "go together (librelp's TLS without a certificate of its "
+		    "own checks no receiver)");
 }
 
 /* A mirror that some set's logs glob would take for a log of its own. */

@@ -1041,6 +1041,93 @@ void		 source_tap(struct source *, void (*fn)(void *, const void *,
 const char	*source_error(const struct source *);
 void		 source_free(struct source *);
 
+/* syslog.c: RFC 5424 messages of the forwarded stream (pure) */
+#define SYSLOG_LOCAL0		16
+#define SYSLOG_INFO		6
+#define SYSLOG_APP_NAME		"lethe"
+#define SYSLOG_SD_ID		"lethe@32473"	/* RFC 5612's example PEN */
+#define SYSLOG_HOSTNAME_MAX	255		/* RFC 5424 6.2.4 to 6.2.7 */
+#define SYSLOG_APP_NAME_MAX	48
+#define SYSLOG_PROCID_MAX	128
+#define SYSLOG_MSGID_MAX	32
+#define SYSLOG_TIME_MIN		INT64_C(-62167219200)	/* 0000-01-01 */
+#define SYSLOG_TIME_MAX		INT64_C(253402300799)	/* 9999-12-31 */
+/*
+ * What a receiver accepts by default: rsyslog's maxMessageSize (8 KiB;
+ * RFC 5424 6.1 asks receivers for 2048 octets at least).  A longer
+ * message is cut by the receiver or breaks its RELP session.
+ */
+#define SYSLOG_MSG_MAX		8192
+
+struct syslog_rec {
+	int		 facility;	/* 0..23 */
+	int		 severity;	/* 0..7 */
+	int64_t		 sec;		/* the line's time (UTC); TIME_NONE */
+	int		 usec;		/* 0..999999, or -1: no fraction */
+	const char	*hostname;	/* the host's name; NULL: "-" */
+	const char	*procid;	/* NULL: "-" */
+	const char	*msgid;		/* the set's name */
+	const char	*file;		/* SD-PARAM file, or NULL: none */
+	uint64_t	 seq;		/* SD-PARAM seq */
+	const char	*msg;		/* the transformed line */
+	size_t		 msglen;	/* a trailing "\n" or "\r\n" is cut */
+};
+
+/* local0.info, no time, every string NULL, seq 0. */
+void		 syslog_rec_init(struct syslog_rec *);
+/*
+ * The message into out[0..cap), no NUL.  Returns the length of the whole
+ * message, as snprintf does: when it exceeds cap, out holds its first cap
+ * bytes (the end of MSG is cut; cap >= 1024 always keeps the header whole
+ * unless the file name is longer than about 300 bytes).
+ */
+size_t		 syslog_msg(char *out, size_t cap, const struct syslog_rec *);
+
+/* sender.c: the forwarded stream's transport (relp, tcp, unix) */
+#define SENDER_TIMEOUT		5	/* seconds: connect, send, each wait */
+#define SENDER_RELP_WINDOW	128	/* RELP frames in flight */
+/* Taken by sender.c: it interrupts librelp's TLS handshake. */
+#define SENDER_WAKE_SIGNAL	(SIGRTMIN + 5)
+
+struct sender;
+
+/*
+ * A sender to the set's forward (relp://, tcp:// or unix:), not yet
+ * connected.  Copies what it needs of the set.  For one thread at a time;
+ * every call below returns within a few SENDER_TIMEOUTs.
+ */
+struct sender	*sender_new(const struct logset *);
+/* 0, or -1 and *err (valid until the next call on this sender). */
+int		 sender_connect(struct sender *, const char **err);
+/*
+ * One message (1 or more bytes; syslog_msg's).  -1 and *err: the
+ * connection broke and this message was not sent; sender_unacked() says
+ * how many of the ones sent before it may be lost with it.  The caller
+ * calls sender_close, backs off, sender_connect, and sends those again,
+ * and this one.
+ */
+int		 sender_send(struct sender *, const char *msg, size_t len,
+		    const char **err);
+/*
+ * relp: wait until every message sent is acknowledged (this ends the RELP
+ * session; the next sender_send opens a new one), then sender_unacked()
+ * is 0.  tcp, unix: write everything out to the kernel and wait a moment
+ * for the receiver to take it.  -1 and *err as sender_send.
+ */
+int		 sender_flush(struct sender *, const char **err);
+/*
+ * Of the messages sent on this connection, how many (the latest) may not
+ * have reached the receiver: what a caller that saves its position saves
+ * that many messages back, and what it sends again after a break.  After
+ * a break it stays what it was at the break, until sender_connect.
+ */
+unsigned	 sender_unacked(const struct sender *);
+/* Ends the connection (no waiting for acknowledgements). */
+void		 sender_close(struct sender *);
+void		 sender_free(struct sender *);
+/* "relp://host:port", "tcp://host:port" or "unix:/path", for messages. */
+const char	*sender_name(const struct sender *);
+
 /* line.c: THE line engine; every reader drives it */
 #define LINE_HEAD	(1024 * 1024)	/* bytes of a line read whole */
 

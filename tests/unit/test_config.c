@@ -947,6 +947,61 @@ t_reference_conf(void)
 	free(buf);
 }
 
+/* forward: the three URL forms, and TLS's three keys together. */
+static void
+t_forward(void)
+{
+	static const struct msg_case cases[] = {
+		{ SET "forward = relp://\n", {
+		    "t.conf:5: bad forward \"relp://\": expected "
+		    "relp://HOST:PORT, tcp://HOST:PORT or unix:PATH", NULL } },
+		{ SET "forward = relp://h:0\n", {
+		    "t.conf:5: bad forward \"relp://h:0\": expected "
+		    "relp://HOST:PORT, tcp://HOST:PORT or unix:PATH", NULL } },
+		{ SET "forward = unix:rel/sock\n", {
+		    "t.conf:5: bad forward \"unix:rel/sock\": expected "
+		    "relp://HOST:PORT, tcp://HOST:PORT or unix:PATH", NULL } },
+		{ SET "forward = relp://h:2514\nforward_tls_ca = /ca.pem\n", {
+		    "t.conf:6: forward_tls_ca, forward_tls_cert and "
+		    "forward_tls_key go together (librelp's TLS without a "
+		    "certificate of its own checks no receiver)", NULL } },
+		{ SET "forward = relp://h:2514\nforward_tls_key = /k.pem\n"
+		    "forward_tls_cert = /c.pem\n", {
+		    "t.conf:7: forward_tls_ca, forward_tls_cert and "
+		    "forward_tls_key go together (librelp's TLS without a "
+		    "certificate of its own checks no receiver)", NULL } },
+		{ SET "forward = tcp://h:514\nforward_tls_ca = /ca.pem\n"
+		    "forward_tls_cert = /c.pem\nforward_tls_key = /k.pem\n", {
+		    "t.conf:6: forward_tls_* need forward = relp://HOST:PORT "
+		    "(TLS is offered over RELP only)", NULL } },
+	};
+	struct config_msgs m;
+	struct config *c;
+
+	run_msg_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	c = parse(SET "forward = relp://[2001:db8::1]:2514\n"
+	    "forward_tls_ca = /ca.pem\nforward_tls_cert = /c.pem\n"
+	    "forward_tls_key = /k.pem\n", &m);
+	dump(&m);
+	T_ASSERT(c != NULL);
+	if (c != NULL) {
+		T_EQ_INT(c->sets[0].forward_kind, FORWARD_RELP);
+		T_EQ_STR(c->sets[0].forward_host, "2001:db8::1");
+		T_EQ_STR(c->sets[0].forward_port, "2514");
+		T_EQ_STR(c->sets[0].forward_tls_key, "/k.pem");
+	}
+	config_free(c);
+	config_msgs_release(&m);
+	c = parse(SET "forward = unix:/run/rsyslog/lethe.sock\n", &m);
+	T_ASSERT(c != NULL);
+	if (c != NULL) {
+		T_EQ_INT(c->sets[0].forward_kind, FORWARD_UNIX);
+		T_EQ_STR(c->sets[0].forward_path, "/run/rsyslog/lethe.sock");
+	}
+	config_free(c);
+	config_msgs_release(&m);
+}
+
 static const struct t_case cases[] = {
 	{ "defaults", t_defaults },
 	{ "every_key", t_every_key },
@@ -965,6 +1020,7 @@ static const struct t_case cases[] = {
 	{ "formats", t_formats },
 	{ "log_format", t_log_format },
 	{ "reference_conf", t_reference_conf },
+	{ "forward", t_forward },
 	{ NULL, NULL },
 };
 
