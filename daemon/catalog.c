@@ -323,6 +323,7 @@ mfile_free(struct mfile *f)
 	if (f->fd != -1)
 		close(f->fd);
 	mirror_free(f->mir);
+	forward_file_gone(f);
 	tail_release(&f->tp);
 	free(f->name);
 	free(f->path);

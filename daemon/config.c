@@ -1342,6 +1342,13 @@ check_stream(struct parser *p, struct logset *ls, struct secinfo *si)
 	    ls->transform != TRANSFORM_PSEUDONYM)
 		emit(p, si->keyline[K_PSEUDONYM_PREFIX], 1, "pseudonym_prefix "
 		    "has no effect without transform = pseudonym");
+	if (ls->forward != NULL && !(si->bad & (BIT(K_WINDOW) |
+	    BIT(K_MASK_EARLY) | BIT(K_FORWARD_MAX_LAG))) &&
+	    ls->forward_max_lag >= ls->window - ls->mask_early)
+		emit(p, keyline(ls, si, K_FORWARD_MAX_LAG, K_FORWARD), 0,
+		    "forward_max_lag must be shorter than window less "
+		    "mask_early: a segment waits for its forwarding only "
+		    "until masking is due");
 	if (GOOD(si, K_FORWARD_MAX_LAG) && ls->forward == NULL)
 		emit(p, si->keyline[K_FORWARD_MAX_LAG], 1, "forward_max_lag "
 		    "has no effect without forward");

@@ -120,6 +120,8 @@ write_metrics(struct daemon *d, int64_t now)
 	sm = xcalloc(d->conf->nsets + 1, sizeof(*sm));
 	for (i = 0; i < d->conf->nsets; i++) {
 		sm[i] = d->rt[i].m;
+		if (d->fwd != NULL && d->fwd[i] != NULL)
+			forward_metrics(d->fwd[i], &sm[i], now);
 		sm[i].files = 0;
 		sm[i].held = 0;
 		sm[i].oldest_full = TIME_NONE;
@@ -157,7 +159,8 @@ daemon_flush(struct daemon *d, int64_t now)
 		if (f->fd != -1)
 			(void)fsio_fstat(f->fd, &f->st);
 		mirror_sync_disk(f);
-		record_of(f, &r[n++]);
+		record_of(f, &r[n]);
+		forward_record(f, &r[n++]);
 	}
 	if (store_save(d->state_dfd, r, n) == -1) {
 		/* Once per streak (a full disk); retried at the next sweep. */
@@ -297,6 +300,7 @@ tick(struct daemon *d)
 		if (f->refused == NULL && f->fd != -1 && f->more)
 			follow_step(d, f, now, TAIL_BUDGET);
 	}
+	forward_sync(d, now);
 	for (i = 0; i < d->conf->nsets; i++)
 		next = EARLIER(next, rotation_step(d, i, now));
 	next = EARLIER(next, jobs_requests(d, now));
@@ -481,6 +485,7 @@ reload(struct daemon *d)
 		notify_ready();
 		return;
 	}
+	forward_stop_all(d);
 	nrt = carry_setrt(d, nc);
 	for (i = 0; i < nc->nsets; i++)
 		if (nc->sets[i].mirror != NULL)
@@ -492,6 +497,8 @@ reload(struct daemon *d)
 	daemon_holds(d, oc);
 	d->keys_next = 0;	/* a window may have shrunk */
 	follow_rescan(d, daemon_now(d));
+	forward_start_all(d, daemon_now(d));
+	forward_sync(d, daemon_now(d));
 	config_free(oc);
 	log_info("reloaded: %zu sets", nc->nsets);
 	notify_ready();
@@ -636,6 +643,7 @@ shutdown_daemon(struct daemon *d)
 
 	jobs_stop();
 	d->stopping = 1;
+	forward_stop_all(d);	/* what is in flight is acknowledged first */
 	daemon_flush(d, daemon_now(d));
 	catalog_release(&d->cat);
 	for (i = 0; i < sizeof(d->ev_sig) / sizeof(d->ev_sig[0]); i++)
@@ -679,6 +687,7 @@ start_files(struct daemon *d)
 		if (d->cat.files[i]->refused == NULL)
 			follow_adopt(d, d->cat.files[i], daemon_now(d));
 	mirror_start(d, daemon_now(d));
+	forward_sync(d, daemon_now(d));
 	store_records_free(d->records, d->nrecords);
 	free(d->rsorted);
 	d->rsorted = NULL;
@@ -723,6 +732,7 @@ daemon_run(const char *conf_path, int have_now, int64_t now)
 	open_state(&d);
 	daemon_holds(&d, d.conf);
 	setup_events(&d);
+	forward_start_all(&d, daemon_now(&d));
 	start_files(&d);
 	if ((d.wd_usec = notify_watchdog_usec()) != 0)
 		clock_gettime(CLOCK_MONOTONIC, &d.wd_next);

@@ -105,6 +105,12 @@ follow_adopt(struct daemon *d, struct mfile *f, int64_t now)
 	tail_facts_reset(&f->tp, f->live);
 	f->facts_key = f->set->facts_key;
 	f->growth_at = now;
+	if (r != NULL && r->fwd) {
+		f->fwd = 1;
+		f->fwd_id = r->fwd_id;
+		f->fwd_off = r->fwd_off;
+		f->fwd_seq = r->fwd_seq;
+	}
 	if (r != NULL && r->facts_key != f->set->facts_key)
 		r = NULL;	/* read another way then: read it again */
 	if (f->live) {
@@ -179,6 +185,8 @@ follow_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 	if (f->tp.size != before) {
 		f->growth_at = now;
 		d->dirty = 1;
+		if (f->fw != NULL)
+			forward_kick(f->fw);
 	}
 	f->more = r == 1;
 	if (f->state == MF_LIVE && f->set->rotate == ROTATE_SIZE &&
@@ -344,6 +352,15 @@ carry(struct mfile *nf, struct mfile *of, int64_t now)
 	nf->mir = of->mir;
 	of->mir = NULL;
 	nf->mir_failed = of->mir_failed;
+	nf->fwf = of->fwf;
+	nf->fw = of->fw;
+	of->fwf = NULL;
+	of->fw = NULL;
+	nf->fwd = of->fwd;
+	nf->fwd_id = of->fwd_id;
+	nf->fwd_off = of->fwd_off;
+	nf->fwd_seq = of->fwd_seq;
+	nf->fwd_done = of->fwd_done;
 	if (of->state == MF_LIVE && !nf->live) {
 		/* Renamed away by someone else (logrotate). */
 		follow_set_state(nf, MF_SETTLING);
@@ -504,6 +521,7 @@ follow_rescan(struct daemon *d, int64_t now)
 	catalog_release(&old);
 	follow_watch(d);
 	mirror_sync(d, now);
+	forward_sync(d, now);
 	d->urgent = 1;
 }
 

@@ -494,6 +494,13 @@ jobs_step(struct daemon *d, struct mfile *f, int64_t now)
 	}
 	policy_plan(f->set, &f->tp.ff, now, lifecycle_lead(f->set, 1,
 	    d->conf->sweep), &pl);
+	/* A segment not yet forwarded stays as it is (masking never waits). */
+	if ((pl.actions & ACT_COMPRESS) && !(pl.actions & ACT_MASK) &&
+	    forward_holds_file(d, f, now)) {
+		pl.actions &= ~ACT_COMPRESS;
+		if (pl.next_due > now + d->conf->sweep)
+			pl.next_due = now + d->conf->sweep;
+	}
 	if (pl.actions & ACT_DELETE) {
 		delete_file(d, f, now);
 		return f->retry_at > now ? f->retry_at : INT64_MAX;

@@ -1016,6 +1016,13 @@ void		 xform_pseudonym_free(struct xform *);
 
 /* sink.c: where rewritten bytes go */
 struct sink;
+/* Lines in memory, each cut at line_max bytes (its newline kept). */
+struct sink	*sink_mem_new(size_t line_max);
+/* What was written: whole lines (all of it when all), valid until the
+   next call; taken, they are gone from the sink. */
+void		 sink_mem_take(struct sink *, int all, const char **p,
+		    size_t *len);
+void		 sink_mem_reset(struct sink *);
 /* Buffered writes to fd, plain or gzip (level 6, header comment
    "lethe"); line_flush: every line out as soon as it is complete. */
 struct sink	*sink_fd_new(int fd, int gzip, int line_flush);
@@ -1305,6 +1312,48 @@ void		 mirror_record(const struct mfile *, struct srecord *);
 int		 mirror_writing(struct daemon *, const struct stat *);
 void		 mirror_free(struct mirror *);
 
+/* forward.c: the forwarded stream, a thread per set */
+struct forward;
+struct fwd_file;
+struct fwd_stats {
+	uint64_t	 sent;		/* messages sent (resent ones too) */
+	uint64_t	 acked;		/* known acknowledged (or written) */
+	uint64_t	 resent;	/* sent again after a break */
+	uint64_t	 dropped;	/* left unsent: forward_max_lag */
+	uint64_t	 cut;		/* lines cut to the message size */
+	uint64_t	 breaks;	/* connections lost */
+	uint64_t	 connects;
+	int		 connected;
+	int64_t		 lag;		/* seconds: the oldest line not
+					   acknowledged */
+};
+struct forward	*forward_new(const struct logset *, int state_dfd,
+		    int64_t now);
+/* Stops the thread: what is in flight is flushed first (bounded). */
+void		 forward_free(struct forward *);
+void		 forward_set_now(struct forward *, int64_t now);
+void		 forward_kick(struct forward *);
+struct fwd_file	*forward_track(struct forward *, int fd, const struct stat *,
+		    const char *name, uint32_t id, uint64_t off, uint64_t seq);
+void		 forward_untrack(struct forward *, struct fwd_file *);
+void		 forward_sealed(struct forward *, struct fwd_file *);
+void		 forward_drop(struct forward *, struct fwd_file *);
+int		 forward_position(struct forward *, struct fwd_file *,
+		    uint64_t *off, uint64_t *seq);
+void		 forward_stats(struct forward *, struct fwd_stats *,
+		    int64_t now);
+/* The daemon's side: a thread per set with forward (d->fwd). */
+void		 forward_start_all(struct daemon *, int64_t now);
+void		 forward_stop_all(struct daemon *);
+void		 forward_sync(struct daemon *, int64_t now);
+void		 forward_kick_all(struct daemon *);
+int		 forward_holds_file(struct daemon *, struct mfile *, int64_t now);
+void		 forward_file_gone(struct mfile *);
+void		 forward_record(struct mfile *, struct srecord *);
+struct set_metrics;
+void		 forward_metrics(struct forward *, struct set_metrics *,
+		    int64_t now);
+
 /* names.c: the rotated-name grammar (pure) */
 /*
  * When name looks rotated (BASE.N, BASE.N.gz, BASE-YYYYMMDD[HH][.gz],
@@ -1366,6 +1415,13 @@ struct mfile {
 					   last whole read found */
 	struct mirror	*mir;		/* its mirror, while written */
 	int		 mir_failed;	/* it could not be opened */
+	struct fwd_file	*fwf;		/* forwarded by its set's thread */
+	struct forward	*fw;		/* ... that one */
+	int		 fwd;		/* fwd_*: where forwarding stands */
+	uint32_t	 fwd_id;
+	uint64_t	 fwd_off;
+	uint64_t	 fwd_seq;
+	int		 fwd_done;	/* all of it forwarded (or dropped) */
 };
 
 struct catalog {
@@ -1547,6 +1603,10 @@ struct srecord {
 	char		*mirror;	/* its mirror's name, or NULL */
 	uint64_t	 m_off;		/* mirrored through (a line boundary) */
 	uint64_t	 m_size;	/* the mirror's size then */
+	int		 fwd;		/* forwarded: the three below */
+	uint32_t	 fwd_id;	/* the stream's identity */
+	uint64_t	 fwd_off;	/* acknowledged through */
+	uint64_t	 fwd_seq;	/* the sequence number there */
 };
 
 void		 store_encode(const struct srecord *, size_t, char **, size_t *);
@@ -1605,6 +1665,14 @@ enum metric_error {
 struct set_metrics {
 	uint64_t	 lines_read;
 	uint64_t	 mirror_lines;	/* written to the mirror */
+	uint64_t	 fwd_sent;	/* forwarded stream (forward.c) */
+	uint64_t	 fwd_acked;
+	uint64_t	 fwd_resent;
+	uint64_t	 fwd_dropped;
+	uint64_t	 fwd_cut;
+	uint64_t	 fwd_breaks;
+	uint64_t	 fwd_lag;	/* gauges, filled in when written */
+	uint64_t	 fwd_connected;
 	uint64_t	 not_understood;	/* of lines_read */
 	uint64_t	 time_refused;	/* dated in the future, or disorder */
 	uint64_t	 long_lines;
@@ -1761,6 +1829,7 @@ struct daemon {
 	int		 save_failing;	/* the catalog could not be saved */
 	struct metrics	 metrics;
 	int		 req_dfd;	/* state_dir/requests */
+	struct forward	**fwd;		/* per set of conf: its thread */
 	struct holds	*holds;		/* per set of conf */
 	size_t		 nholds;
 	int		 requests_due;	/* look at them now (USR2, start) */

@@ -53,6 +53,8 @@ struct mirror {
 	struct sink	*sink;
 	struct xform_truncate xt;
 	struct xform	 xf;
+	struct keyring	*kr;		/* transform = pseudonym */
+	struct xform	*pxf;
 };
 
 static char	*mirror_buf;
@@ -113,7 +115,7 @@ engine_reset(struct mirror *m, const struct mfile *f)
 	line_free(m->eng);
 	memset(&lo, 0, sizeof(lo));
 	lo.format = f->set->format;
-	lo.xform = &m->xf;
+	lo.xform = m->pxf != NULL ? m->pxf : &m->xf;
 	lo.sink = m->sink;
 	lo.now = TIME_NONE;
 	lo.start_time = TIME_NONE;
@@ -130,6 +132,9 @@ mirror_free(struct mirror *m)
 	if (m == NULL)
 		return;
 	line_free(m->eng);
+	if (m->pxf != NULL)
+		xform_pseudonym_free(m->pxf);
+	keyring_free(m->kr);
 	if (m->sink != NULL)
 		sink_free(m->sink);
 	if (m->fd != -1) {
@@ -243,7 +248,8 @@ reconcile(struct mirror *m, struct mfile *f)
  * from the saved source offset off and mirror size size.
  */
 static struct mirror *
-attach(struct mfile *f, const char *name, uint64_t off, uint64_t size)
+attach(struct daemon *d, struct mfile *f, const char *name, uint64_t off,
+    uint64_t size)
 {
 	const struct logset *set = f->set;
 	struct mirror *m = xcalloc(1, sizeof(*m));
@@ -302,6 +308,11 @@ attach(struct mfile *f, const char *name, uint64_t off, uint64_t size)
 	m->xt.holds = NULL;		/* nothing full leaves the host */
 	m->xf.ops = &xform_truncate_ops;
 	m->xf.arg = &m->xt;
+	if (set->transform == TRANSFORM_PSEUDONYM) {
+		m->kr = keyring_new(d->state_dfd, set);
+		m->pxf = keyring_xform(m->kr, set->pseudonym_prefix,
+		    daemon_now(d));
+	}
 	m->sink = sink_fd_new(m->fd, 0, 0);
 	engine_reset(m, f);
 	log_info("mirroring \"%s\" to \"%s\" from offset %llu",
@@ -407,7 +418,7 @@ mirror_sync(struct daemon *d, int64_t now)
 			continue;
 		expand(f->set->mirror, f->name, &dir, &name);
 		if (!name_taken(d, f->set, name))
-			f->mir = attach(f, NULL, 0, 0);
+			f->mir = attach(d, f, NULL, 0, 0);
 		free(dir);
 		free(name);
 		if (f->mir == NULL)
@@ -493,7 +504,7 @@ mirror_start(struct daemon *d, int64_t now)
 		}
 		if (name_taken(d, set, r->mirror))
 			continue;
-		if ((f->mir = attach(f, r->mirror, r->m_off, r->m_size)) ==
+		if ((f->mir = attach(d, f, r->mirror, r->m_off, r->m_size)) ==
 		    NULL) {
 			f->mir_failed = 1;
 			continue;
@@ -534,6 +545,10 @@ mirror_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 	size0 = m->size;
 	lines = m->ls.lines;
 	line_set_now(m->eng, now);
+	if (m->pxf != NULL) {
+		xform_pseudonym_set_now(m->pxf, now);
+		keyring_forget(m->kr, now);
+	}
 	while (budget > 0 && m->scan_pos < size) {
 		want = size - m->scan_pos < MIRROR_BUF ?
 		    (size_t)(size - m->scan_pos) : MIRROR_BUF;

@@ -32,7 +32,17 @@ struct sink {
 	unsigned char	*zout;
 	const char	*err;
 	char		 errbuf[160];
+	/* sink_mem: the lines, each cut at line_max bytes */
+	int		 mem;
+	char		*m;
+	size_t		 mlen;
+	size_t		 mcap;
+	size_t		 mtaken;	/* handed out by sink_mem_take */
+	size_t		 line_len;	/* of the line being written */
+	size_t		 line_max;
 };
+
+static int	flush_buf(struct sink *);
 
 /* The gzip header comment that marks files lethe wrote. */
 static char gzip_comment[] = "lethe";
@@ -72,6 +82,46 @@ sink_fd_new(int fd, int gzip, int line_flush)
 	return k;
 }
 
+struct sink *
+sink_mem_new(size_t line_max)
+{
+	struct sink *k = xcalloc(1, sizeof(*k));
+
+	k->fd = -1;
+	k->mem = 1;
+	k->line_max = line_max;
+	k->out = xmalloc(OUT_BUF_SIZE);
+	return k;
+}
+
+void
+sink_mem_take(struct sink *k, int all, const char **p, size_t *len)
+{
+	size_t n;
+
+	(void)flush_buf(k);
+	if (k->mtaken > 0) {
+		memmove(k->m, k->m + k->mtaken, k->mlen - k->mtaken);
+		k->mlen -= k->mtaken;
+		k->mtaken = 0;
+	}
+	n = k->mlen;
+	if (!all)
+		while (n > 0 && k->m[n - 1] != '\n')
+			n--;
+	*p = k->m != NULL ? k->m : "";
+	*len = n;
+	k->mtaken = n;
+}
+
+void
+sink_mem_reset(struct sink *k)
+{
+	k->olen = 0;
+	k->mlen = k->mtaken = 0;
+	k->line_len = 0;
+}
+
 void
 sink_free(struct sink *k)
 {
@@ -83,6 +133,7 @@ sink_free(struct sink *k)
 		(void)deflateEnd(&k->z);
 	free(k->out);
 	free(k->zout);
+	free(k->m);
 	free(k);
 	errno = saved;
 }
@@ -118,10 +169,51 @@ deflate_out(struct sink *k, int flush)
 	return 0;
 }
 
+/* Into memory: a line's bytes past line_max are left out. */
+static void
+mem_add(struct sink *k, const char *p, size_t n)
+{
+	const char *nl;
+	size_t take, seg;
+
+	if (k->mtaken > 0) {
+		memmove(k->m, k->m + k->mtaken, k->mlen - k->mtaken);
+		k->mlen -= k->mtaken;
+		k->mtaken = 0;
+	}
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		seg = nl != NULL ? (size_t)(nl - p) + 1 : n;
+		take = seg;
+		if (k->line_len + (nl != NULL ? seg - 1 : seg) > k->line_max)
+			take = k->line_len >= k->line_max ? 0 :
+			    k->line_max - k->line_len;
+		if (k->mlen + take + 1 > k->mcap) {
+			while (k->mlen + take + 1 > k->mcap)
+				k->mcap = k->mcap ? k->mcap * 2 : 64 * 1024;
+			k->m = xreallocarray(k->m, 1, k->mcap);
+		}
+		memcpy(k->m + k->mlen, p, take);
+		k->mlen += take;
+		if (nl != NULL) {
+			if (take < seg)
+				k->m[k->mlen++] = '\n';
+			k->line_len = 0;
+		} else
+			k->line_len += take;
+		p += seg;
+		n -= seg;
+	}
+}
+
 /* Hand p[0..n) on: the file, or deflate. */
 static int
 pass(struct sink *k, const char *p, size_t n)
 {
+	if (k->mem) {
+		mem_add(k, p, n);
+		return 0;
+	}
 	if (!k->gzip) {
 		if (fsio_write_all(k->fd, p, n) == -1) {
 			k->err = syserr(k, "write");

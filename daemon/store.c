@@ -5,6 +5,7 @@
  *	lethe-catalog 2
  *	f SET PATH DEV INO SIZE MTIME_NS HEAD_HASH HEAD_LEN OFFSET FLAGS
  *	  FIRST LAST OLDEST_FULL FACTS_KEY [m MIRROR M_OFF M_SIZE]
+ *	  [w ID OFF SEQ]
  *							(one line per file)
  *	end COUNT CRC32
  *
@@ -110,6 +111,10 @@ store_encode(const struct srecord *r, size_t n, char **out, size_t *outlen)
 			sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
 			    " %" PRIu64 " %" PRIu64, r[i].m_off, r[i].m_size));
 		}
+		if (r[i].fwd)
+			sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
+			    " w %08" PRIx32 " %" PRIu64 " %" PRIu64,
+			    r[i].fwd_id, r[i].fwd_off, r[i].fwd_seq));
 		sbuf_add(&b, "\n", 1);
 	}
 	snprintf(num, sizeof(num), "end %zu %08lx\n", n,
@@ -248,12 +253,24 @@ decode_record(const char *p, const char *end, struct srecord *r)
 	    l[14] != 8 || num(t[14], l[14], 16, 0, UINT32_MAX, &v[0]) == -1)
 		goto fail;
 	r->facts_key = (uint32_t)v[0];
-	if (p != end) {
-		/* The mirror: " m NAME M_OFF M_SIZE". */
+	while (p != end) {
+		/* " m NAME M_OFF M_SIZE", " w ID OFF SEQ", once each. */
 		for (i = 0; i < 4; i++)
 			if ((t[i] = tok(&p, end, &l[i])) == NULL)
 				goto fail;
-		if (p != end || l[0] != 1 || t[0][0] != 'm' ||
+		if (l[0] == 1 && t[0][0] == 'w' && !r->fwd) {
+			if (l[1] != 8 || num(t[1], 8, 16, 0, UINT32_MAX,
+			    &v[0]) == -1 ||
+			    num(t[2], l[2], 10, 0, UINT64_MAX, &r->fwd_off) ==
+			    -1 ||
+			    num(t[3], l[3], 10, 0, UINT64_MAX, &r->fwd_seq) ==
+			    -1 || r->fwd_off > r->size)
+				goto fail;
+			r->fwd = 1;
+			r->fwd_id = (uint32_t)v[0];
+			continue;
+		}
+		if (l[0] != 1 || t[0][0] != 'm' || r->mirror != NULL ||
 		    unhex(t[1], l[1], &r->mirror) == -1 ||
 		    r->mirror[0] == '\0' || strchr(r->mirror, '/') != NULL ||
 		    num(t[2], l[2], 10, 0, UINT64_MAX, &r->m_off) == -1 ||
