@@ -687,6 +687,7 @@ start_files(struct daemon *d)
 		if (d->cat.files[i]->refused == NULL)
 			follow_adopt(d, d->cat.files[i], daemon_now(d));
 	mirror_start(d, daemon_now(d));
+	forward_load_positions(d);
 	forward_sync(d, daemon_now(d));
 	store_records_free(d->records, d->nrecords);
 	free(d->rsorted);

@@ -50,6 +50,7 @@
 #define FWD_BACKOFF_MAX	30
 #define FWD_IDLE_FLUSH	1		/* seconds without lines: flush */
 #define FWD_LINES	4096		/* lines of a chunk at most */
+#define FWD_SAVE_MS	200		/* the positions are saved this often */
 #define FWD_RING	(8192 + 2)	/* message ends remembered: more than
 					   sender_unacked can say */
 
@@ -59,6 +60,7 @@ struct fwd_file {
 	int		 fd;
 	dev_t		 dev;
 	ino_t		 ino;
+	uint32_t	 id;
 	char		*file;		/* SD-PARAM file */
 	/* The thread's; read by the daemon under the lock. */
 	uint64_t	 acked_off;	/* every line before is acknowledged */
@@ -81,7 +83,13 @@ struct fwd_file {
 struct forward {
 	char		*set;		/* the set's name, for messages */
 	const struct logset *ls;	/* its config: format, transform */
+	struct format	*format;	/* our own: a format is one thread's */
 	struct keyring	*kr;		/* transform = pseudonym */
+	int		 state_dfd;
+	char		*save_name;	/* "forward-SET" in state_dir */
+	uint64_t	 saved_gen;	/* positions saved ... */
+	uint64_t	 gen;		/* ... and changed */
+	int64_t		 saved_ms;
 	pthread_t	 th;
 	int		 started;
 	pthread_mutex_t	 mtx;
@@ -173,7 +181,7 @@ engine_at(struct forward *fw, struct fwd_file *ff, uint64_t off)
 
 	line_free(ff->eng);
 	memset(&lo, 0, sizeof(lo));
-	lo.format = fw->ls->format;
+	lo.format = fw->format;
 	lo.xform = &fw->tap;
 	lo.sink = fw->sink;
 	lo.now = TIME_NONE;
@@ -283,6 +291,7 @@ flush(struct forward *fw)
 	}
 	pthread_mutex_lock(&fw->mtx);
 	fw->st.acked += ff->seq - ff->acked_seq;
+	fw->gen++;
 	ff->acked_seq = ff->seq;
 	ff->acked_off = ff->sent_off;
 	ff->oldest = TIME_NONE;
@@ -307,6 +316,7 @@ advance(struct forward *fw, struct fwd_file *ff)
 		return;
 	pthread_mutex_lock(&fw->mtx);
 	fw->st.acked += a - ff->acked_seq;
+	fw->gen++;
 	ff->acked_seq = a;
 	ff->acked_off = ff->ring_off[RING(ff, a)];
 	ff->oldest = a < ff->seq ? ff->ring_time[RING(ff, a + 1)] : TIME_NONE;
@@ -499,6 +509,52 @@ mark_done(struct forward *fw, struct fwd_file *ff)
 	pthread_mutex_unlock(&fw->mtx);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The acknowledged positions, more often than the catalog is saved, so
+ * that a kill -9 sends again little more than what was in flight:
+ * "lethe-forward 1", then "f DEV INO ID OFF SEQ" per file.
+ */
+static void
+save_positions(struct forward *fw, int force)
+{
+	const struct fwd_file *ff;
+	char *buf = NULL, *nb;
+	size_t len = 0;
+	int64_t ms = mono_ms();
+	int n;
+
+	if (fw->state_dfd == -1 || fw->gen == fw->saved_gen ||
+	    (!force && ms - fw->saved_ms < FWD_SAVE_MS))
+		return;
+	pthread_mutex_lock(&fw->mtx);
+	xasprintf(&buf, "lethe-forward 1\n");
+	len = strlen(buf);
+	for (ff = fw->files; ff != NULL; ff = ff->next) {
+		n = xasprintf(&nb, "%sf %llu %llu %08x %llu %llu\n", buf,
+		    (unsigned long long)ff->dev, (unsigned long long)ff->ino,
+		    (unsigned)ff->id, (unsigned long long)ff->acked_off,
+		    (unsigned long long)ff->acked_seq);
+		free(buf);
+		buf = nb;
+		len = (size_t)n;
+	}
+	fw->saved_gen = fw->gen;
+	pthread_mutex_unlock(&fw->mtx);
+	if (store_write(fw->state_dfd, fw->save_name, buf, len) == -1)
+		log_warn("[%s]: save the forward positions", fw->set);
+	fw->saved_ms = ms;
+	free(buf);
+}
+
 static void *
 fwd_main(void *arg)
 {
@@ -551,6 +607,7 @@ fwd_main(void *arg)
 				}
 			}
 		}
+		save_positions(fw, 0);
 		if (r == 1) {
 			idle_since = 0;
 			continue;
@@ -574,6 +631,7 @@ fwd_main(void *arg)
 		pthread_mutex_unlock(&fw->mtx);
 	}
 	(void)flush(fw);
+	save_positions(fw, 1);
 	if (fw->up)
 		sender_close(fw->snd);
 	return NULL;
@@ -588,6 +646,9 @@ forward_new(const struct logset *ls, int state_dfd, int64_t now)
 
 	fw->set = xstrdup(ls->name);
 	fw->ls = ls;
+	fw->state_dfd = state_dfd;
+	fw->format = format_clone(ls->format);
+	xasprintf(&fw->save_name, "forward-%s", ls->name);
 	fw->now = now;
 	pthread_mutex_init(&fw->mtx, NULL);
 	pthread_cond_init(&fw->cv, NULL);
@@ -637,6 +698,8 @@ forward_free(struct forward *fw)
 	free(fw->times);
 	free(fw->msg);
 	free(fw->set);
+	free(fw->save_name);
+	format_free(fw->format);
 	pthread_mutex_destroy(&fw->mtx);
 	pthread_cond_destroy(&fw->cv);
 	free(fw);
@@ -680,6 +743,7 @@ forward_track(struct forward *fw, int fd, const struct stat *st,
 	ff->ring_time = xcalloc(FWD_RING, sizeof(*ff->ring_time));
 	ff->dev = st->st_dev;
 	ff->ino = st->st_ino;
+	ff->id = id;
 	xasprintf(&ff->file, "%s#%08x", name, (unsigned)id);
 	ff->acked_off = ff->sent_off = ff->read_off = off;
 	ff->acked_seq = ff->seq = seq;
@@ -771,12 +835,15 @@ forward_start_all(struct daemon *d, int64_t now)
 }
 
 /* Where each file stands, from its set's thread. */
-static void
+static int
 pull(struct mfile *f)
 {
+	int was = f->fwd_done;
+
 	if (f->fwf != NULL)
 		f->fwd_done = forward_position(f->fw, f->fwf, &f->fwd_off,
 		    &f->fwd_seq);
+	return f->fwd_done && !was;
 }
 
 void
@@ -847,12 +914,15 @@ forward_sync(struct daemon *d, int64_t now)
 	for (i = 0; i < d->conf->nsets; i++)
 		if (d->fwd[i] != NULL)
 			forward_set_now(d->fwd[i], now);
-	for (i = 0; i < d->cat.nfiles; i++) {
-		f = d->cat.files[i];
-		if (f->refused != NULL)
+	/* Rotated files first (older lines), then the live ones. */
+	for (i = 0; i < 2 * d->cat.nfiles; i++) {
+		f = d->cat.files[i % d->cat.nfiles];
+		if (f->refused != NULL ||
+		    (i < d->cat.nfiles) == (f->state == MF_LIVE))
 			continue;
 		if (f->fwf != NULL) {
-			pull(f);
+			if (pull(f))
+				d->urgent = 1;	/* the catalog says it first */
 			if (f->state == MF_SEALED)
 				forward_sealed(f->fw, f->fwf);
 			continue;
@@ -971,4 +1041,57 @@ forward_metrics(struct forward *fw, struct set_metrics *m, int64_t now)
 	m->fwd_breaks += st.breaks;
 	m->fwd_lag = (uint64_t)st.lag;
 	m->fwd_connected = (uint64_t)st.connected;
+}
+
+/*
+ * At start: the positions the threads saved after the catalog was (see
+ * save_positions) win over the catalog's where they are further on.
+ */
+void
+forward_load_positions(struct daemon *d)
+{
+	struct mfile *f;
+	char name[300], *buf, *p, *nl;
+	unsigned long long dev, ino, off, seq;
+	unsigned id;
+	size_t i, j, len;
+
+	for (i = 0; i < d->conf->nsets; i++) {
+		if (d->conf->sets[i].forward == NULL || d->state_dfd == -1)
+			continue;
+		snprintf(name, sizeof(name), "%s/forward-%s",
+		    d->conf->state_dir, d->conf->sets[i].name);
+		if (fsio_read_file(name, 1 << 20, &buf, &len) == -1)
+			continue;
+		if (len < 16 || memcmp(buf, "lethe-forward 1\n", 16) != 0) {
+			log_warnx("\"%s\": not a forward positions file",
+			    log_esc(name));
+			free(buf);
+			continue;
+		}
+		for (p = buf + 16; p < buf + len && (nl = memchr(p, '\n',
+		    (size_t)(buf + len - p))) != NULL; p = nl + 1) {
+			*nl = '\0';
+			if (sscanf(p, "f %llu %llu %8x %llu %llu", &dev, &ino,
+			    &id, &off, &seq) != 5)
+				continue;
+			for (j = 0; j < d->cat.nfiles; j++) {
+				f = d->cat.files[j];
+				if (f->refused != NULL || f->set !=
+				    &d->conf->sets[i] ||
+				    (uint64_t)f->st.st_dev != dev ||
+				    (uint64_t)f->st.st_ino != ino ||
+				    off > (uint64_t)f->st.st_size)
+					continue;
+				if (!f->fwd || (f->fwd_id == id &&
+				    seq > f->fwd_seq)) {
+					f->fwd = 1;
+					f->fwd_id = id;
+					f->fwd_off = off;
+					f->fwd_seq = seq;
+				}
+			}
+		}
+		free(buf);
+	}
 }

@@ -1346,6 +1346,7 @@ void		 forward_stats(struct forward *, struct fwd_stats *,
 void		 forward_start_all(struct daemon *, int64_t now);
 void		 forward_stop_all(struct daemon *);
 void		 forward_sync(struct daemon *, int64_t now);
+void		 forward_load_positions(struct daemon *);
 void		 forward_kick_all(struct daemon *);
 int		 forward_holds_file(struct daemon *, struct mfile *, int64_t now);
 void		 forward_file_gone(struct mfile *);
