@@ -94,6 +94,43 @@ follow_forget(struct mfile *f)
 		follow_open(f);
 }
 
+/*
+ * Is r (the saved record of f's path, device and inode) about this very
+ * file, not an earlier one whose inode it reuses?  Its first bytes when
+ * we have it open, else its size and mtime.
+ */
+int
+follow_record_same(const struct mfile *f, const struct srecord *r)
+{
+	struct tailpos tp;
+	int64_t mtime_ns = (int64_t)f->st.st_mtim.tv_sec * 1000000000LL +
+	    f->st.st_mtim.tv_nsec;
+
+	if (r->size > (uint64_t)f->st.st_size)
+		return 0;
+	if (r->head_len == 0)
+		return 1;	/* empty then: nothing tells them apart */
+	if (f->fd != -1) {
+		memset(&tp, 0, sizeof(tp));
+		tp.head_hash = r->head_hash;
+		tp.head_len = r->head_len;
+		return tail_same_head(f->fd, &tp);
+	}
+	return r->size == (uint64_t)f->st.st_size && r->mtime_ns == mtime_ns;
+}
+
+/* Where forwarding stood, when the record is about this file. */
+static void
+adopt_forward(struct mfile *f, const struct srecord *r)
+{
+	if (r == NULL || !r->fwd || !follow_record_same(f, r))
+		return;
+	f->fwd = 1;
+	f->fwd_id = r->fwd_id;
+	f->fwd_off = r->fwd_off;
+	f->fwd_seq = r->fwd_seq;
+}
+
 /* A file seen for the first time (at start: maybe in the saved catalog). */
 void
 follow_adopt(struct daemon *d, struct mfile *f, int64_t now)
@@ -105,17 +142,12 @@ follow_adopt(struct daemon *d, struct mfile *f, int64_t now)
 	tail_facts_reset(&f->tp, f->live);
 	f->facts_key = f->set->facts_key;
 	f->growth_at = now;
-	if (r != NULL && r->fwd) {
-		f->fwd = 1;
-		f->fwd_id = r->fwd_id;
-		f->fwd_off = r->fwd_off;
-		f->fwd_seq = r->fwd_seq;
-	}
 	if (r != NULL && r->facts_key != f->set->facts_key)
 		r = NULL;	/* read another way then: read it again */
 	if (f->live) {
 		f->state = MF_LIVE;
 		follow_open(f);
+		adopt_forward(f, daemon_record(d, f));
 		if (r != NULL && (r->flags & SR_LIVE) && f->fd != -1 &&
 		    r->head_len > 0 && (uint64_t)f->st.st_size >= r->offset) {
 			f->tp.head_hash = r->head_hash;
@@ -129,6 +161,7 @@ follow_adopt(struct daemon *d, struct mfile *f, int64_t now)
 		return;
 	}
 	f->state = MF_SETTLING;
+	adopt_forward(f, daemon_record(d, f));
 	if (r != NULL && (r->flags & SR_FACTS) &&
 	    r->size == (uint64_t)f->st.st_size && r->mtime_ns == mtime_ns) {
 		/* Unchanged since we saved it: no rescan. */

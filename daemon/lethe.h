@@ -1301,6 +1301,8 @@ int		 mirror_dir_ready(const struct logset *);
 /* After a rescan: mirrors of rotated files take segment names, new
    live files get theirs (reconciled with what a restart left). */
 void		 mirror_sync(struct daemon *, int64_t now);
+/* follow.c: is the saved record r about f itself (not a reused inode)? */
+int		 follow_record_same(const struct mfile *, const struct srecord *);
 /* At start, while the saved catalog is loaded: mirrors back to their
    sources (found by device and inode), then mirror_sync. */
 void		 mirror_start(struct daemon *, int64_t now);

@@ -495,7 +495,8 @@ mirror_start(struct daemon *d, int64_t now)
 			    f->mir == NULL && f->fd != -1 &&
 			    (uint64_t)f->st.st_dev == r->dev &&
 			    (uint64_t)f->st.st_ino == r->ino &&
-			    r->m_off <= (uint64_t)f->st.st_size)
+			    r->m_off <= (uint64_t)f->st.st_size &&
+			    follow_record_same(f, r))
 				break;
 		}
 		if (j == d->cat.nfiles) {

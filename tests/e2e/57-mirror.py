@@ -21,16 +21,22 @@ C. Latency: a line appended to the live file is in the mirror within a
    second (measured; the test allows 10 s on a loaded machine).
 D. mirror_retain: mirror segments older than it are deleted while the
    source segments (retain 90d) stay.
+E. GoAccess parses 100% of the mirror of A (truncate) and of a mirror
+   with transform = pseudonym (IPv4 and IPv6 clients), in both modes
+   (ipcrypt-deterministic, and ipcrypt-pfx that keeps IPv4 as IPv4): no
+   writer address in it, every pseudonym an address, one address one
+   pseudonym within a day.
 
 Env: MIRROR_SEED (default random, printed), E2E_KEEP=1 keeps the dir."""
 
 import gzip
 import ipaddress
+import json
 import os
 import random
 import re
 import shutil
-import signal
+import subprocess
 import sys
 import time
 
@@ -160,6 +166,37 @@ def wait_mirror(n, timeout):
     return False
 
 
+def goaccess(what, n):
+    """GoAccess (COMBINED) over every mirror file: n requests, all valid."""
+    ga = shutil.which("goaccess")
+    if ga is None:
+        ck.fail("%s: goaccess is not installed (make test installs it)" %
+                what)
+        return
+    data = b"".join(ln + b"\n" for _, ln in lines_of(mdir))
+    src = os.path.join(root, "mirror-all.log")
+    with open(src, "wb") as f:
+        f.write(data)
+    out = os.path.join(root, "goaccess.json")
+    p = subprocess.run([ga, src, "--log-format=COMBINED", "-o", out,
+                        "--no-progress"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=180)
+    if p.returncode != 0:
+        ck.fail("%s: goaccess exited %d: %s" % (what, p.returncode,
+                                                 p.stderr[-400:]))
+        return
+    with open(out) as f:
+        g = json.load(f).get("general", {})
+    ck.check(g.get("total_requests") == n and g.get("valid_requests") == n
+             and g.get("failed_requests") == 0, "%s: goaccess: %r of %d "
+             "lines" % (what, {k: g.get(k) for k in ("total_requests",
+                        "valid_requests", "failed_requests")}, n))
+    ck.note("%s: goaccess parsed %s of %d mirror lines, %s failed, %s "
+            "unique visitors" % (what, g.get("valid_requests"), n,
+                                 g.get("failed_requests"),
+                                 g.get("unique_visitors")))
+
+
 # ---- A: rotations and kill -9 ---------------------------------------------
 RATE = 120
 LPS = 1500
@@ -203,6 +240,7 @@ try:
     ck.note("A: %d lines written, %d in the mirror over %d files (%d gzip), "
             "%d mirror rotations logged, %d kills" % (
                 n, total, len(names), len(gz), rot, kills))
+    goaccess("A (truncate)", total)
 finally:
     if dm is not None:
         dm.kill()
@@ -306,6 +344,63 @@ finally:
     if dm is not None:
         dm.kill()
     writer.stop()
+
+# ---- E: pseudonyms, read by GoAccess --------------------------------------
+for prefix in ("no", "yes"):
+    shutil.rmtree(mdir)
+    for d_ in (logs, state):
+        for x in os.listdir(d_):
+            p_ = os.path.join(d_, x)
+            if os.path.isfile(p_):
+                os.unlink(p_)
+    clock = D.Clock(D.iso_to_epoch("2026-06-04T10:00:00Z"), 1)
+    write_conf({"rotate": "off", "transform": "pseudonym",
+                "pseudonym_prefix": prefix})
+    addrs = ["198.51.100.%d" % (i + 1) for i in range(50)] + \
+        ["2001:db8:%x::%x" % (i, i + 1) for i in range(30)]
+    n = 2000
+    with open(live, "w") as f:
+        for i in range(n):
+            f.write('%s - - [04/Jun/2026:10:00:%02d +0000] "GET /seq/%d '
+                    'HTTP/1.1" 200 5 "-" "ua"\n' % (addrs[i % len(addrs)],
+                                                   i % 60, i))
+    dm = D.Daemon(conf, now=clock.now_arg(), rate=1, logfile=logfile)
+    what = "E (pseudonym_prefix = %s)" % prefix
+    try:
+        dm.ready()
+        ck.check(wait_mirror(n, 30), "%s: the mirror did not reach %d "
+                 "lines" % (what, n))
+        dm.stop()
+        dm = None
+    finally:
+        if dm is not None:
+            dm.kill()
+    got = lines_of(mdir)
+    mapping = {}
+    bad = 0
+    for _, ln in got:
+        s_ = int(SEQ.search(ln).group(1))
+        a = ln.split(b" ", 1)[0].decode()
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            bad += 1
+            continue
+        if a in addrs:
+            bad += 1
+        orig = addrs[s_ % len(addrs)]
+        mapping.setdefault(orig, set()).add(a)
+        if prefix == "yes" and ip.version != \
+                ipaddress.ip_address(orig).version:
+            bad += 1
+    ck.check(len(got) == n, "%s: %d mirror lines, not %d" % (what, len(got),
+                                                          n))
+    ck.check(bad == 0, "%s: %d lines whose address is a writer's, not an "
+             "address, or (pfx) of another family" % (what, bad))
+    ck.check(all(len(v) == 1 for v in mapping.values()) and
+             len(set().union(*mapping.values())) == len(addrs),
+             "%s: not one pseudonym per address" % what)
+    goaccess(what, n)
 
 if os.environ.get("E2E_KEEP"):
     print("kept %s" % root)
