@@ -476,7 +476,7 @@ mirror_start(struct daemon *d, int64_t now)
 {
 	const struct srecord *r;
 	const struct logset *set;
-	struct mfile *f;
+	struct mfile *f = NULL;
 	size_t i, j, k;
 
 	for (i = 0; i < d->nrecords; i++) {
