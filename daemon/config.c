@@ -1686,6 +1686,7 @@ derive_mirror(struct parser *p, struct logset *src, struct logset *ms)
 	ms->spec.time_key = dupstr(src->spec.time_key);
 	ms->spec.time_format = dupstr(src->spec.time_format);
 	ms->spec.mask_hostnames = src->spec.mask_hostnames;
+	ms->spec.pseudonyms = src->transform == TRANSFORM_PSEUDONYM;
 	ms->spec.fields = xreallocarray(NULL, src->spec.nfields + 1,
 	    sizeof(*ms->spec.fields));
 	for (i = 0; i < src->spec.nfields; i++)
@@ -1716,6 +1717,8 @@ derive_mirror(struct parser *p, struct logset *src, struct logset *ms)
 	ms->mirror_of = src;
 	src->mirror_set = ms;
 	facts_key(ms);
+	if (ms->spec.pseudonyms)
+		ms->facts_key ^= 0x9e3779b9U;	/* read otherwise */
 }
 
 static void

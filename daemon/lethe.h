@@ -386,6 +386,8 @@ struct format_spec {
 	const struct tz	*zone;		/* times without an offset; not owned */
 	struct addr_prefix prefix;
 	int		 mask_hostnames;
+	int		 pseudonyms;	/* the addresses are pseudonyms (a
+					   mirror's): none counts as full */
 };
 
 struct format;

@@ -174,6 +174,8 @@ full_stays(struct line_engine *e, int64_t t, int stray)
 {
 	struct line_stats *st = e->st;
 
+	if (e->o.format->spec.pseudonyms)
+		return;		/* their keys die with the window */
 	if (stray)
 		first(&st->stray, &st->stray_first, st->lines, 1);
 	if (t == TIME_NONE) {

@@ -401,6 +401,12 @@ for prefix in ("no", "yes"):
              len(set().union(*mapping.values())) == len(addrs),
              "%s: not one pseudonym per address" % what)
     goaccess(what, n)
+    # Pseudonyms are no full addresses: audit, long after, names no
+    # mirror file (the live file, never rotated here, it names).
+    rc, out, err = D.run_cmd(["-c", conf, "--now", "2026-07-04T10:00:00Z",
+                              "audit"])
+    ck.check(mdir not in out + err, "%s: audit names the mirror: %s" % (
+        what, (out + err)[-300:]))
 
 if os.environ.get("E2E_KEEP"):
     print("kept %s" % root)
