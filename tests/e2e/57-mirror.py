@@ -21,6 +21,10 @@ C. Latency: a line appended to the live file is in the mirror within a
    second (measured; the test allows 10 s on a loaded machine).
 D. mirror_retain: mirror segments older than it are deleted while the
    source segments (retain 90d) stay.
+F. Rotations by someone else (rotate = off): logrotate's rename and
+   create, then its copytruncate: the mirror follows the renamed file
+   under a segment name, starts again for the new live file, goes on
+   after the truncation, and holds every line once.
 E. GoAccess parses 100% of the mirror of A (truncate) and of a mirror
    with transform = pseudonym (IPv4 and IPv6 clients), in both modes
    (ipcrypt-deterministic, and ipcrypt-pfx that keeps IPv4 as IPv4): no
@@ -344,6 +348,54 @@ finally:
     if dm is not None:
         dm.kill()
     writer.stop()
+
+# ---- F: rotations by someone else ------------------------------------------
+shutil.rmtree(mdir)
+for d_ in (logs, state):
+    for x in os.listdir(d_):
+        p_ = os.path.join(d_, x)
+        if os.path.isfile(p_):
+            os.unlink(p_)
+clock = D.Clock(D.iso_to_epoch("2026-06-05T10:00:00Z"), 1)
+write_conf({"rotate": "off", "reopen": None})
+with open(conf) as f:
+    text = f.read().replace("reopen = None\n", "")
+with open(conf, "w") as f:
+    f.write(text)
+
+
+def append(a, b):
+    with open(live, "a") as f:
+        for i in range(a, b):
+            f.write('203.0.%d.%d - - [05/Jun/2026:10:00:01 +0000] "GET '
+                    '/seq/%d HTTP/1.1" 200 5 "-" "ua"\n' % (
+                        113 + i // 250 % 100, i % 250 + 1, i))
+
+
+append(0, 500)
+dm = D.Daemon(conf, now=clock.now_arg(), rate=1, logfile=logfile)
+try:
+    dm.ready()
+    ck.check(wait_mirror(500, 30), "F: the mirror did not reach 500 lines")
+    os.rename(live, live + ".1")            # logrotate: rename, create
+    append(500, 800)                        # a new access.log
+    dm.wait_for(r'^mirror .* rotated to ', 30, fail=False)
+    append(800, 1000)                       # the new live file
+    ck.check(wait_mirror(1000, 30), "F: the mirror did not reach 1000 lines "
+             "after the rename (%d)" % mirror_count())
+    shutil.copy(live, live + ".2")          # logrotate: copytruncate
+    os.truncate(live, 0)
+    append(1000, 1300)
+    ck.check(wait_mirror(1300, 30), "F: the mirror did not reach 1300 lines "
+             "after copytruncate (%d)" % mirror_count())
+    dm.stop()
+    dm = None
+finally:
+    if dm is not None:
+        dm.kill()
+check_mirror(1300, "F")
+ck.note("F: mirror files after a rename and a copytruncate: %s" % sorted(
+    os.listdir(mdir)))
 
 # ---- E: pseudonyms, read by GoAccess --------------------------------------
 for prefix in ("no", "yes"):
