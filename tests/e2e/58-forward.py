@@ -6,7 +6,8 @@ ipaddress, never lethe).
 
 A. RELP: a writer appends N lines while lethe rotates every few seconds
    (fast clock) and forwards; rsyslog is killed (-9) and restarted twice
-   mid-stream and lethe is killed with -9 twice and restarted.  Every line
+   mid-stream, lethe is killed with -9 twice and restarted and reloaded
+   (SIGHUP) once.  Every line
    arrives (seq complete per file, and every /seq/N of the writer once at
    least), no full address reaches the receiver, the messages are RFC
    5424 with APP-NAME lethe and MSGID the set, and duplicates are counted:
@@ -85,7 +86,8 @@ def clean():
             shutil.rmtree(p)
 
 
-def check_received(rs, n, what, lps, breaks, kills, transform="truncate"):
+def check_received(rs, n, what, lps, breaks, kills, transform="truncate",
+                   per_break=None):
     """Every seq 0..n-1 arrived; the per-file seqs are complete; no full
     address; duplicates within the bound.  Returns (messages, dups)."""
     msgs = rs.messages()
@@ -130,7 +132,8 @@ def check_received(rs, n, what, lps, breaks, kills, transform="truncate"):
         what, gaps))
     ck.check(full == 0, "%s: %d full addresses reached the receiver" % (
         what, full))
-    bound = breaks * WINDOW + kills * (WINDOW + int(lps * SAVE_S * 2) + 64)
+    bound = breaks * (per_break or WINDOW) + \
+        kills * (WINDOW + int(lps * SAVE_S * 2) + 64)
     ck.check(dups <= bound, "%s: %d duplicates, more than the %d that %d "
              "breaks and %d kills can explain" % (what, dups, bound, breaks,
                                                    kills))
@@ -165,7 +168,7 @@ def metric(name):
 
 
 def stream(url, rs, n, lps, rate, kill_lethe, kill_rs, rs_sig, what,
-           extra=None):
+           extra=None, reloads=0):
     """Write n lines at lps while lethe forwards to url; kill lethe and
     rsyslog at random moments.  Returns the writer's count."""
     clean()
@@ -175,7 +178,8 @@ def stream(url, rs, n, lps, rate, kill_lethe, kill_rs, rs_sig, what,
         pass
     writer = D.Writer(root, live, pidfile, lps, clock)
     dm = D.Daemon(conf, now=clock.now_arg(), rate=rate, logfile=logfile)
-    events = ["lethe"] * kill_lethe + ["rsyslog"] * kill_rs
+    events = ["lethe"] * kill_lethe + ["rsyslog"] * kill_rs + \
+        ["reload"] * reloads
     rng.shuffle(events)
     dur = n / float(lps)
     try:
@@ -186,7 +190,11 @@ def stream(url, rs, n, lps, rate, kill_lethe, kill_rs, rs_sig, what,
             while writer.proc.poll() is None and \
                     time.monotonic() - writer_t0[0] < t_ev:
                 time.sleep(0.05)
-            if ev == "lethe":
+            if ev == "reload":
+                m = dm.mark()
+                dm.signal(signal.SIGHUP)
+                dm.wait_for(r"^reloaded", 30, start=m)
+            elif ev == "lethe":
                 dm.kill()
                 time.sleep(rng.random() * 0.5)
                 dm = D.Daemon(conf, now=clock.now_arg(), rate=rate,
@@ -239,20 +247,25 @@ try:
     LPS = 5000
     t0 = time.monotonic()
     n = stream(rs.urls()["relp"], rs, N, LPS, 20, 2, 2, signal.SIGKILL,
-               "A (relp)")
+               "A (relp)", reloads=1)
     total, dups, files = check_received(rs, n, "A (relp)", LPS, 2, 2)
     ck.note("A (relp): %d lines written, %d messages received over %d "
             "files, %d lost, %d duplicated (2 rsyslog kills, 2 lethe "
-            "kills), %.1f s" % (n, total, files, 0 if total >= n else
+            "kills, 1 reload), %.1f s" % (n, total, files, 0 if total >= n else
                                 n - total, dups, time.monotonic() - t0))
     rs.kill(signal.SIGTERM)
     os.unlink(rs.out)
     rs.start()
+    if os.environ.get("FORWARD_ONLY_A"):
+        raise SystemExit(ck.finish())
 
     # ---- B: tcp, a clean receiver restart -------------------------------
     n = stream(rs.urls()["tcp"], rs, P.count(20000, 5000, "tcp lines"),
                2000, 20, 0, 1, signal.SIGTERM, "B (tcp)")
-    total, dups, files = check_received(rs, n, "B (tcp)", 2000, 1, 0)
+    # What TCP's kernel queue holds unacknowledged (sender.c: SO_SNDBUF
+    # 256 KiB) may go again after a break.
+    total, dups, files = check_received(rs, n, "B (tcp)", 2000, 1, 0,
+                                        per_break=4096)
     ck.note("B (tcp): %d lines written, %d received, %d duplicated (1 "
             "clean restart)" % (n, total, dups))
     rs.kill(signal.SIGTERM)
