@@ -331,15 +331,18 @@ wake_disarm(struct wake *w)
 	w->on = 0;
 }
 
+/*
+ * librelp's error callbacks: the first message of a call is kept (the
+ * cause; librelp reports the consequences after it).
+ */
 static void
 relp_err_cb(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 {
 	struct sender *s = usr;
 
 	(void)objinfo;
-	if (s == NULL)
+	if (s == NULL || s->relp_errors++ > 0)
 		return;
-	s->relp_errors++;
 	snprintf(s->relp_err, sizeof(s->relp_err), "%s (librelp %d)",
 	    errmsg != NULL ? errmsg : "error", (int)code);
 }
@@ -349,9 +352,8 @@ relp_auth_cb(void *usr, char *authinfo, char *errmsg, relpRetVal code)
 {
 	struct sender *s = usr;
 
-	if (s == NULL)
+	if (s == NULL || s->relp_errors++ > 0)
 		return;
-	s->relp_errors++;
 	snprintf(s->relp_err, sizeof(s->relp_err),
 	    "TLS: %s%s%s (librelp %d)", errmsg != NULL ? errmsg : "error",
 	    authinfo != NULL && *authinfo != '\0' ? ": " : "",
