@@ -145,7 +145,7 @@ run: deps
 	@LETHE=$(abspath $(LETHE)) sh tests/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(DRIVE)
 	@LETHE=$(abspath $(LETHE)) sh tests/bench/bench.sh
 
 lint:

@@ -54,7 +54,7 @@
  *   timeout and attempts), and with TLS relpTcpConnectTLSInit_gtls runs
  *   gnutls_handshake on a blocking socket with no timeout of its own.
  * - relpTcpSend calls send() without MSG_NOSIGNAL: SIGPIPE is held off
- *   around every librelp call (relp_hold).
+ *   around every librelp call (relp_hold) unless the process ignores it.
  *
  * So sender_unacked is, for relp, the messages sent since the connect (or
  * the last flush), at most SENDER_RELP_WINDOW.
@@ -129,6 +129,7 @@ struct sender {
 	relpEngine_t	*engine;
 	relpClt_t	*clt;
 	unsigned	 relp_errors;	/* onErr calls since it was zeroed */
+	int		 pipe_ignored;	/* SIGPIPE is SIG_IGN */
 	char		 relp_err[ERR_MAX];
 
 	/* tcp, unix */
@@ -214,23 +215,31 @@ sender_name(const struct sender *s)
 /* ---------------------------------------------------------------- relp */
 
 /*
- * librelp writes with send() and no MSG_NOSIGNAL: SIGPIPE is blocked in
- * this thread around each call, and one it raised is taken before the
- * mask goes back (unless the process ignores SIGPIPE, as lethe does).
+ * librelp writes with send() and no MSG_NOSIGNAL: unless the process
+ * ignores SIGPIPE (as lethe does; looked at once per connect), SIGPIPE is
+ * blocked in this thread around each call, and one it raised is taken
+ * before the mask goes back.
  */
 struct pipehold {
 	int		 on;
 	sigset_t	 old;
 };
 
-static void
-relp_hold(struct pipehold *h)
+static int
+pipe_ignored(void)
 {
 	struct sigaction sa;
+
+	return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
+static void
+relp_hold(const struct sender *s, struct pipehold *h)
+{
 	sigset_t set;
 
 	h->on = 0;
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+	if (s->pipe_ignored)
 		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
@@ -242,15 +251,14 @@ static void
 relp_release(struct pipehold *h)
 {
 	static const struct timespec zero = { 0, 0 };
-	sigset_t set, pending;
+	sigset_t set;
 
 	if (!h->on)
 		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
-	if (!sigismember(&h->old, SIGPIPE) && sigpending(&pending) == 0 &&
-	    sigismember(&pending, SIGPIPE))
-		while (sigtimedwait(&set, NULL, &zero) == -1 && errno == EINTR)
+	if (!sigismember(&h->old, SIGPIPE))
+		while (sigtimedwait(&set, NULL, &zero) != -1 || errno == EINTR)
 			;
 	pthread_sigmask(SIG_SETMASK, &h->old, NULL);
 }
@@ -415,7 +423,7 @@ relp_destroy(struct sender *s)
 
 	if (s->engine == NULL)
 		return;
-	relp_hold(&h);
+	relp_hold(s, &h);
 	if (s->clt != NULL)
 		relpEngineCltDestruct(s->engine, &s->clt);
 	relpEngineDestruct(&s->engine);
@@ -442,7 +450,8 @@ relp_connect(struct sender *s, const char **err)
 	const char *why = NULL;
 	int64_t t0;
 
-	relp_hold(&h);
+	s->pipe_ignored = pipe_ignored();
+	relp_hold(s, &h);
 	s->relp_errors = 0;
 	RELP_TRY(relpEngineConstruct(&s->engine), "relp engine for");
 	/* Not optional: the engine calls dbgprint unchecked (relp.c). */
@@ -506,7 +515,7 @@ relp_send(struct sender *s, const char *msg, size_t len, const char **err)
 	struct pipehold h;
 	relpRetVal r;
 
-	relp_hold(&h);
+	relp_hold(s, &h);
 	s->relp_errors = 0;
 	/* librelp does not write to the message (relpclt.c). */
 	r = relpCltSendSyslog(s->clt, (unsigned char *)(uintptr_t)msg, len);

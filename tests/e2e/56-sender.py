@@ -313,7 +313,7 @@ def bench(t, rs, n):
     """n messages over RELP, unpaced: rate and CPU per 100,000."""
     before = rs.count()
     cpu0 = rs.cpu()
-    d = Drive(rs.urls()["relp"], n, ["-q"])
+    d = Drive(rs.urls()["relp"], n, ["-q", "-P"])
     rc = d.wait(300)
     s = d.summary()
     if not t.check(rc == 0 and s and s["ok"], "bench: sender-drive "

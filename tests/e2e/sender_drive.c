@@ -6,12 +6,14 @@
  * on every break goes back sender_unacked() messages, backs off and
  * reconnects, as the caller of sender.c must.
  *
- *	sender-drive [-q] [-f N] [-r RATE] [-g SECS] [-T CA,CERT,KEY] URL
+ *	sender-drive [-Pq] [-f N] [-r RATE] [-g SECS] [-T CA,CERT,KEY] URL
  *	  URL	relp://HOST:PORT, tcp://HOST:PORT or unix:PATH (forward =)
  *	  -f N	sender_flush after every N messages (and always at the end)
  *	  -r R	at most R messages a second (so a test can act mid-stream)
  *	  -g S	give up after S seconds without a connection (default 60)
  *	  -T	forward_tls_ca, forward_tls_cert, forward_tls_key ("" none)
+ *	  -P	ignore SIGPIPE, as lethe run does (by default it keeps its
+ *		default action, so a SIGPIPE sender.c let through kills)
  *	  -q	no line per break
  *
  * Prints "break: seq S unacked U: ERROR" at each break (S: the message
@@ -181,7 +183,7 @@ run(struct drive *d, struct sender *s)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sender-drive [-q] [-f N] [-r RATE] [-g SECS] "
+	fprintf(stderr, "usage: sender-drive [-Pq] [-f N] [-r RATE] [-g SECS] "
 	    "[-T CA,CERT,KEY] URL <lines\n");
 	exit(2);
 }
@@ -237,8 +239,11 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.give_up = 60;
-	while ((ch = getopt(argc, argv, "f:g:qr:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "f:g:Pqr:T:")) != -1) {
 		switch (ch) {
+		case 'P':
+			signal(SIGPIPE, SIG_IGN);
+			break;
 		case 'f':
 			d.flush_every = strtoul(optarg, NULL, 10);
 			break;
