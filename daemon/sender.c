@@ -55,6 +55,19 @@
  *   gnutls_handshake on a blocking socket with no timeout of its own.
  * - relpTcpSend calls send() without MSG_NOSIGNAL: SIGPIPE is held off
  *   around every librelp call (relp_hold) unless the process ignores it.
+ * - Other things to know: relpEngineConstruct leaves dbgprint NULL and
+ *   the engine calls it unchecked (set it, NULL gives a no-op);
+ *   relpTcpConnect tries only the first address getaddrinfo returns;
+ *   relpTcpDestruct closes the socket before gnutls_bye sends the
+ *   close_notify, to the descriptor number that may by then be another
+ *   thread's socket (24 bytes; GnuTLS writes with sendmsg, so a file
+ *   that reuses the number gets ENOTSOCK).  Memory: relpSessRawSendCommand
+ *   leaks the frame it could not write at each broken session;
+ *   relpCltDestruct and relpSessFreePermittedPeers leak the permitted
+ *   peers' array (16 bytes per TLS connection); relpTcpDestructTLS frees
+ *   the GnuTLS state only after a good handshake (about 52 KB per failed
+ *   TLS connect, measured).  librelp 1.13 fixed the order of the close
+ *   (396f43f) and the last two leaks (d957aaf).
  *
  * So sender_unacked is, for relp, the messages sent since the connect (or
  * the last flush), at most SENDER_RELP_WINDOW.
