@@ -57,7 +57,8 @@
  *   around every librelp call (relp_hold) unless the process ignores it.
  * - Other things to know: relpEngineConstruct leaves dbgprint NULL and
  *   the engine calls it unchecked (set it, NULL gives a no-op);
- *   relpTcpConnect tries only the first address getaddrinfo returns;
+ *   relpTcpConnect tries only the first address getaddrinfo returns
+ *   (relp_connect hands it each address in turn, numeric);
  *   relpTcpDestruct closes the socket before gnutls_bye sends the
  *   close_notify, to the descriptor number that may by then be another
  *   thread's socket (24 bytes; GnuTLS writes with sendmsg, so a file
@@ -445,6 +446,23 @@ relp_destroy(struct sender *s)
 	s->engine = NULL;
 }
 
+/* The host's addresses, for relp_connect; -1 and *err when none. */
+static int
+relp_resolve(struct sender *s, struct addrinfo **res, const char **err)
+{
+	struct addrinfo hints;
+	int g;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	if ((g = getaddrinfo(s->host, s->port, &hints, res)) != 0)
+		return set_err(s, err, "connect to %s: %s", s->name,
+		    g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+	return 0;
+}
+
 #define RELP_TRY(call, what) do {					\
 	if ((r = (call)) != RELP_RET_OK) {				\
 		why = (what);						\
@@ -461,6 +479,8 @@ relp_connect(struct sender *s, const char **err)
 	struct wake w;
 	relpRetVal r;
 	const char *why = NULL;
+	struct addrinfo *res = NULL, *ai;
+	char num[NI_MAXHOST];
 	int64_t t0;
 
 	s->pipe_ignored = pipe_ignored();
@@ -501,11 +521,30 @@ relp_connect(struct sender *s, const char **err)
 			RELP_TRY(relpCltSetPrivKey(s->clt, s->tls_key),
 			    "TLS for");
 	}
+	if (relp_resolve(s, &res, err) == -1) {
+		relp_release(&h);
+		relp_destroy(s);
+		return -1;
+	}
+	/*
+	 * Each address in turn (relpTcpConnect would try the first only),
+	 * numeric, so librelp's own lookup finds it at once; TLS still
+	 * checks the name as forward writes it (the permitted peer).
+	 */
 	t0 = mono_ms();
-	wake_arm(&w, 2 * SENDER_TIMEOUT);
-	r = relpCltConnect(s->clt, AF_UNSPEC, (unsigned char *)s->port,
-	    (unsigned char *)s->host);
-	wake_disarm(&w);
+	r = RELP_RET_IO_ERR;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num),
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			continue;
+		wake_arm(&w, 2 * SENDER_TIMEOUT);
+		r = relpCltConnect(s->clt, ai->ai_family,
+		    (unsigned char *)s->port, (unsigned char *)num);
+		wake_disarm(&w);
+		if (r == RELP_RET_OK || mono_ms() - t0 >= SENDER_TIMEOUT * 1000)
+			break;
+	}
+	freeaddrinfo(res);
 	if (r != RELP_RET_OK) {
 		why = "connect to";
 		if (mono_ms() - t0 >= 2 * SENDER_TIMEOUT * 1000)
