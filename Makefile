@@ -76,6 +76,13 @@ $(O)/test_%: tests/unit/test_%.c tests/unit/t.h $(LIBOBJS)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Idaemon $(ALL_LDFLAGS) -o $@ $< $(LIBOBJS) $(LIBS)
 
+# sender-drive: daemon/sender.c driven from stdin (tests/e2e/56-sender.py).
+DRIVE		:= $(O)/sender-drive
+
+$(DRIVE): tests/e2e/sender_drive.c $(LIBOBJS)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Idaemon $(ALL_LDFLAGS) -o $@ $< $(LIBOBJS) $(LIBS)
+
 $(O)/fuzz_%-replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIBOBJS)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Idaemon $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBOBJS) $(LIBS)
@@ -99,7 +106,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 # E2E_SANITIZE: the sanitizer pass (tests/e2e/passlib.py) runs the same
 # checks with fewer repetitions; the normal pass runs the full figures.
-e2e: $(LETHE)
+e2e: $(LETHE) $(DRIVE)
 	@LETHE=$(abspath $(LETHE)) E2E_SANITIZE='$(SANITIZE)' sh tests/e2e/run.sh
 
 # fail2ban: the package 47-fail2ban drives (a fail2ban-server with its own
@@ -138,7 +145,7 @@ run: deps
 	@LETHE=$(abspath $(LETHE)) sh tests/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(DRIVE)
 	@LETHE=$(abspath $(LETHE)) sh tests/bench/bench.sh
 
 lint:
@@ -250,4 +257,4 @@ deb:
 		echo "deb: lintian"; TMPDIR="$$t" lintian "$$t"/lethe_*.changes; \
 	fi
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(DRIVE).d

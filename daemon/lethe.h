@@ -1109,11 +1109,13 @@ struct sender	*sender_new(const struct logset *);
 /* 0, or -1 and *err (valid until the next call on this sender). */
 int		 sender_connect(struct sender *, const char **err);
 /*
- * One message (1 or more bytes; syslog_msg's).  -1 and *err: the
- * connection broke and this message was not sent; sender_unacked() says
- * how many of the ones sent before it may be lost with it.  The caller
- * calls sender_close, backs off, sender_connect, and sends those again,
- * and this one.
+ * One message (syslog_msg's).  -1 and *err: the connection broke and
+ * this message was not sent; sender_unacked() says how many of the ones
+ * sent before it may be lost with it.  The caller calls sender_close,
+ * backs off, sender_connect, and sends those again, and this one.  (An
+ * empty message is refused with -1 and the connection left as it is.)
+ * tcp, unix: the message may wait in a buffer until sender_flush, which
+ * the caller calls whenever it has nothing more to send right now.
  */
 int		 sender_send(struct sender *, const char *msg, size_t len,
 		    const char **err);
@@ -1131,7 +1133,10 @@ int		 sender_flush(struct sender *, const char **err);
  * a break it stays what it was at the break, until sender_connect.
  */
 unsigned	 sender_unacked(const struct sender *);
-/* Ends the connection (no waiting for acknowledgements). */
+/*
+ * Ends the connection; acknowledgements are not waited for, but a relp
+ * session still healthy is ended with RELP's close (bounded, as above).
+ */
 void		 sender_close(struct sender *);
 void		 sender_free(struct sender *);
 /* "relp://host:port", "tcp://host:port" or "unix:/path", for messages. */

@@ -54,7 +54,21 @@
  *   timeout and attempts), and with TLS relpTcpConnectTLSInit_gtls runs
  *   gnutls_handshake on a blocking socket with no timeout of its own.
  * - relpTcpSend calls send() without MSG_NOSIGNAL: SIGPIPE is held off
- *   around every librelp call (relp_hold).
+ *   around every librelp call (relp_hold) unless the process ignores it.
+ * - Other things to know: relpEngineConstruct leaves dbgprint NULL and
+ *   the engine calls it unchecked (set it, NULL gives a no-op);
+ *   relpTcpConnect tries only the first address getaddrinfo returns
+ *   (relp_connect hands it each address in turn, numeric);
+ *   relpTcpDestruct closes the socket before gnutls_bye sends the
+ *   close_notify, to the descriptor number that may by then be another
+ *   thread's socket (24 bytes; GnuTLS writes with sendmsg, so a file
+ *   that reuses the number gets ENOTSOCK).  Memory: relpSessRawSendCommand
+ *   leaks the frame it could not write at each broken session;
+ *   relpCltDestruct and relpSessFreePermittedPeers leak the permitted
+ *   peers' array (16 bytes per TLS connection); relpTcpDestructTLS frees
+ *   the GnuTLS state only after a good handshake (about 52 KB per failed
+ *   TLS connect, measured).  librelp 1.13 fixed the order of the close
+ *   (396f43f) and the last two leaks (d957aaf).
  *
  * So sender_unacked is, for relp, the messages sent since the connect (or
  * the last flush), at most SENDER_RELP_WINDOW.
@@ -129,6 +143,7 @@ struct sender {
 	relpEngine_t	*engine;
 	relpClt_t	*clt;
 	unsigned	 relp_errors;	/* onErr calls since it was zeroed */
+	int		 pipe_ignored;	/* SIGPIPE is SIG_IGN */
 	char		 relp_err[ERR_MAX];
 
 	/* tcp, unix */
@@ -214,23 +229,31 @@ sender_name(const struct sender *s)
 /* ---------------------------------------------------------------- relp */
 
 /*
- * librelp writes with send() and no MSG_NOSIGNAL: SIGPIPE is blocked in
- * this thread around each call, and one it raised is taken before the
- * mask goes back (unless the process ignores SIGPIPE, as lethe does).
+ * librelp writes with send() and no MSG_NOSIGNAL: unless the process
+ * ignores SIGPIPE (as lethe does; looked at once per connect), SIGPIPE is
+ * blocked in this thread around each call, and one it raised is taken
+ * before the mask goes back.
  */
 struct pipehold {
 	int		 on;
 	sigset_t	 old;
 };
 
-static void
-relp_hold(struct pipehold *h)
+static int
+pipe_ignored(void)
 {
 	struct sigaction sa;
+
+	return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
+static void
+relp_hold(const struct sender *s, struct pipehold *h)
+{
 	sigset_t set;
 
 	h->on = 0;
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+	if (s->pipe_ignored)
 		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
@@ -242,15 +265,14 @@ static void
 relp_release(struct pipehold *h)
 {
 	static const struct timespec zero = { 0, 0 };
-	sigset_t set, pending;
+	sigset_t set;
 
 	if (!h->on)
 		return;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
-	if (!sigismember(&h->old, SIGPIPE) && sigpending(&pending) == 0 &&
-	    sigismember(&pending, SIGPIPE))
-		while (sigtimedwait(&set, NULL, &zero) == -1 && errno == EINTR)
+	if (!sigismember(&h->old, SIGPIPE))
+		while (sigtimedwait(&set, NULL, &zero) != -1 || errno == EINTR)
 			;
 	pthread_sigmask(SIG_SETMASK, &h->old, NULL);
 }
@@ -331,15 +353,18 @@ wake_disarm(struct wake *w)
 	w->on = 0;
 }
 
+/*
+ * librelp's error callbacks: the first message of a call is kept (the
+ * cause; librelp reports the consequences after it).
+ */
 static void
 relp_err_cb(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 {
 	struct sender *s = usr;
 
 	(void)objinfo;
-	if (s == NULL)
+	if (s == NULL || s->relp_errors++ > 0)
 		return;
-	s->relp_errors++;
 	snprintf(s->relp_err, sizeof(s->relp_err), "%s (librelp %d)",
 	    errmsg != NULL ? errmsg : "error", (int)code);
 }
@@ -349,9 +374,8 @@ relp_auth_cb(void *usr, char *authinfo, char *errmsg, relpRetVal code)
 {
 	struct sender *s = usr;
 
-	if (s == NULL)
+	if (s == NULL || s->relp_errors++ > 0)
 		return;
-	s->relp_errors++;
 	snprintf(s->relp_err, sizeof(s->relp_err),
 	    "TLS: %s%s%s (librelp %d)", errmsg != NULL ? errmsg : "error",
 	    authinfo != NULL && *authinfo != '\0' ? ": " : "",
@@ -413,13 +437,30 @@ relp_destroy(struct sender *s)
 
 	if (s->engine == NULL)
 		return;
-	relp_hold(&h);
+	relp_hold(s, &h);
 	if (s->clt != NULL)
 		relpEngineCltDestruct(s->engine, &s->clt);
 	relpEngineDestruct(&s->engine);
 	relp_release(&h);
 	s->clt = NULL;
 	s->engine = NULL;
+}
+
+/* The host's addresses, for relp_connect; -1 and *err when none. */
+static int
+relp_resolve(struct sender *s, struct addrinfo **res, const char **err)
+{
+	struct addrinfo hints;
+	int g;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	if ((g = getaddrinfo(s->host, s->port, &hints, res)) != 0)
+		return set_err(s, err, "connect to %s: %s", s->name,
+		    g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+	return 0;
 }
 
 #define RELP_TRY(call, what) do {					\
@@ -438,9 +479,12 @@ relp_connect(struct sender *s, const char **err)
 	struct wake w;
 	relpRetVal r;
 	const char *why = NULL;
+	struct addrinfo *res = NULL, *ai;
+	char num[NI_MAXHOST];
 	int64_t t0;
 
-	relp_hold(&h);
+	s->pipe_ignored = pipe_ignored();
+	relp_hold(s, &h);
 	s->relp_errors = 0;
 	RELP_TRY(relpEngineConstruct(&s->engine), "relp engine for");
 	/* Not optional: the engine calls dbgprint unchecked (relp.c). */
@@ -477,11 +521,30 @@ relp_connect(struct sender *s, const char **err)
 			RELP_TRY(relpCltSetPrivKey(s->clt, s->tls_key),
 			    "TLS for");
 	}
+	if (relp_resolve(s, &res, err) == -1) {
+		relp_release(&h);
+		relp_destroy(s);
+		return -1;
+	}
+	/*
+	 * Each address in turn (relpTcpConnect would try the first only),
+	 * numeric, so librelp's own lookup finds it at once; TLS still
+	 * checks the name as forward writes it (the permitted peer).
+	 */
 	t0 = mono_ms();
-	wake_arm(&w, 2 * SENDER_TIMEOUT);
-	r = relpCltConnect(s->clt, AF_UNSPEC, (unsigned char *)s->port,
-	    (unsigned char *)s->host);
-	wake_disarm(&w);
+	r = RELP_RET_IO_ERR;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num),
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			continue;
+		wake_arm(&w, 2 * SENDER_TIMEOUT);
+		r = relpCltConnect(s->clt, ai->ai_family,
+		    (unsigned char *)s->port, (unsigned char *)num);
+		wake_disarm(&w);
+		if (r == RELP_RET_OK || mono_ms() - t0 >= SENDER_TIMEOUT * 1000)
+			break;
+	}
+	freeaddrinfo(res);
 	if (r != RELP_RET_OK) {
 		why = "connect to";
 		if (mono_ms() - t0 >= 2 * SENDER_TIMEOUT * 1000)
@@ -504,7 +567,7 @@ relp_send(struct sender *s, const char *msg, size_t len, const char **err)
 	struct pipehold h;
 	relpRetVal r;
 
-	relp_hold(&h);
+	relp_hold(s, &h);
 	s->relp_errors = 0;
 	/* librelp does not write to the message (relpclt.c). */
 	r = relpCltSendSyslog(s->clt, (unsigned char *)(uintptr_t)msg, len);

@@ -208,3 +208,11 @@ if "$LETHE" -c "$dir/lethe-1h.conf" --now $NOW audit >/dev/null; then
 else
 	echo "bench: WARNING: after once, audit still finds full addresses"
 fi
+
+# The forwarded stream's transport (daemon/sender.c) to a real rsyslogd:
+# the sender-drive that make bench builds next to $LETHE.
+if [ -x "$(dirname "$LETHE")/sender-drive" ]; then
+	python3 "$here/forward.py" --runs "$FAST"
+else
+	echo "bench: forward rows skipped: no $(dirname "$LETHE")/sender-drive"
+fi
