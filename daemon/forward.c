@@ -50,7 +50,8 @@
 #define FWD_BACKOFF_MAX	30
 #define FWD_IDLE_FLUSH	1		/* seconds without lines: flush */
 #define FWD_LINES	4096		/* lines of a chunk at most */
-#define FWD_SAVE_MS	200		/* the positions are saved this often */
+#define FWD_SAVE_MS	20		/* the positions are saved this often, */
+#define FWD_SAVE_ACKS	1024		/* ... or after this many acks */
 #define FWD_RING	(8192 + 2)	/* message ends remembered: more than
 					   sender_unacked can say */
 
@@ -85,11 +86,13 @@ struct forward {
 	const struct logset *ls;	/* its config: format, transform */
 	struct format	*format;	/* our own: a format is one thread's */
 	struct keyring	*kr;		/* transform = pseudonym */
-	int		 state_dfd;
-	char		*save_name;	/* "forward-SET" in state_dir */
+	int		 pos_fd;	/* state_dir/forward-SET */
 	uint64_t	 saved_gen;	/* positions saved ... */
 	uint64_t	 gen;		/* ... and changed */
+	uint64_t	 saved_acked;
 	int64_t		 saved_ms;
+	int64_t		 synced_ms;
+	int		 pos_failing;
 	pthread_t	 th;
 	int		 started;
 	pthread_mutex_t	 mtx;
@@ -127,6 +130,8 @@ real_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
 }
+
+static void	save_positions(struct forward *, int);
 
 /* ---- the transform, with each line's time noted ----------------------- */
 
@@ -219,12 +224,16 @@ say_down(struct forward *fw, const char *err)
 	fw->retry_at = real_now() + fw->backoff;
 }
 
-/* A broken connection: the messages that may be lost go again. */
+/*
+ * A broken connection: the messages that may be lost go again, and so
+ * do the lines read but not sent of cur, the file being sent (it is the
+ * one in flight, or none is: a first message failed).
+ */
 static void
-broken(struct forward *fw, const char *err)
+broken(struct forward *fw, struct fwd_file *cur, const char *err)
 {
-	struct fwd_file *ff = fw->inflight;
-	unsigned u = sender_unacked(fw->snd);
+	struct fwd_file *ff = fw->inflight != NULL ? fw->inflight : cur;
+	unsigned u = fw->inflight != NULL ? sender_unacked(fw->snd) : 0;
 
 	sender_close(fw->snd);
 	fw->up = 0;
@@ -286,7 +295,7 @@ flush(struct forward *fw)
 	if (!fw->up || ff == NULL)
 		return 0;
 	if (sender_flush(fw->snd, &err) == -1) {
-		broken(fw, err);
+		broken(fw, NULL, err);
 		return -1;
 	}
 	pthread_mutex_lock(&fw->mtx);
@@ -323,20 +332,31 @@ advance(struct forward *fw, struct fwd_file *ff)
 	pthread_mutex_unlock(&fw->mtx);
 }
 
-/* Send the lines in the sink, whose ends in the source are ends[]. */
+/*
+ * Send the lines in the sink, p[0..len): the k-th ends in the source at
+ * ends[k].  An empty line is not sent (nothing to say; the engine gives
+ * it no time either) but is passed over.  Returns the lines gone through,
+ * or -1 when the connection broke.
+ */
 static int
 send_lines(struct forward *fw, struct fwd_file *ff, const char *p,
     size_t len, const uint64_t *ends, size_t n, int64_t now)
 {
 	struct syslog_rec r;
 	const char *q, *err;
-	size_t i, mlen, llen;
+	size_t i, j = 0, mlen, llen;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && len > 0; i++) {
 		q = memchr(p, '\n', len);
 		llen = q != NULL ? (size_t)(q - p) : len;
+		if (llen == 0 || (llen == 1 && p[0] == '\r')) {
+			ff->sent_off = ends[i];
+			goto next;
+		}
 		syslog_rec_init(&r);
-		r.sec = fw->times[i] != TIME_NONE ? fw->times[i] : now;
+		r.sec = j < fw->ntimes && fw->times[j] != TIME_NONE ?
+		    fw->times[j] : now;
+		j++;
 		r.usec = -1;
 		r.hostname = fw->host;
 		r.msgid = fw->set;
@@ -350,7 +370,7 @@ send_lines(struct forward *fw, struct fwd_file *ff, const char *p,
 		if (mlen > FWD_MSG_MAX + 1024)
 			mlen = FWD_MSG_MAX + 1024;
 		if (sender_send(fw->snd, fw->msg, mlen, &err) == -1) {
-			broken(fw, err);
+			broken(fw, ff, err);
 			return -1;
 		}
 		fw->inflight = ff;
@@ -364,12 +384,16 @@ send_lines(struct forward *fw, struct fwd_file *ff, const char *p,
 			ff->oldest = r.sec;
 		pthread_mutex_unlock(&fw->mtx);
 		advance(fw, ff);
-		if (q == NULL)
+		save_positions(fw, 0);
+next:
+		if (q == NULL) {
+			i++;
 			break;
+		}
 		len -= llen + 1;
 		p = q + 1;
 	}
-	return 0;
+	return (int)i;
 }
 
 /*
@@ -385,7 +409,7 @@ step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 	const char *out;
 	size_t n_ends = 0, olen, i, want;
 	ssize_t n;
-	int fin = 0;
+	int fin = 0, r;
 
 	if (buf == NULL)
 		buf = xmalloc(FWD_CHUNK);
@@ -429,14 +453,18 @@ step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 	}
 	/* Whole lines (all of it at the end of a sealed file). */
 	sink_mem_take(fw->sink, fin, &out, &olen);
-	if (n_ends != fw->ntimes) {
-		/* A line longer than LINE_HEAD is still being read. */
-		if (n_ends > fw->ntimes)
-			n_ends = fw->ntimes;
-	}
 	if (n_ends == 0)
 		return ff->read_off < (uint64_t)st.st_size ? 1 : 0;
-	return send_lines(fw, ff, out, olen, ends, n_ends, now) == -1 ? -1 : 1;
+	if ((r = send_lines(fw, ff, out, olen, ends, n_ends, now)) == -1)
+		return -1;
+	if ((size_t)r != n_ends || ff->sent_off != ends[n_ends - 1]) {
+		/* The engine's lines and the file's disagree: read again. */
+		log_warnx("[%s]: forward \"%s\": %d lines out of %zu read; "
+		    "reading again from offset %llu", fw->set, ff->file, r,
+		    n_ends, (unsigned long long)ff->sent_off);
+		engine_at(fw, ff, ff->sent_off);
+	}
+	return 1;
 }
 
 /* What is left of ff from its acknowledged position: lines, dropped. */
@@ -519,40 +547,60 @@ mono_ms(void)
 }
 
 /*
- * The acknowledged positions, more often than the catalog is saved, so
- * that a kill -9 sends again little more than what was in flight:
- * "lethe-forward 1", then "f DEV INO ID OFF SEQ" per file.
+ * The acknowledged positions, far more often than the catalog is saved,
+ * so that a kill -9 sends again little more than what was in flight:
+ * every FWD_SAVE_MS or FWD_SAVE_ACKS acknowledgements, written in place
+ * (one pwrite; a kill cannot tear it) and synced once a second:
+ *
+ *	lethe-forward 1
+ *	f DEV INO ID OFF SEQ		(one line per file)
+ *	end CRC32
+ *
+ * A torn write (a power cut) fails the checksum, and the catalog's older
+ * positions stand: more duplicates, never a line lost.
  */
 static void
 save_positions(struct forward *fw, int force)
 {
 	const struct fwd_file *ff;
 	char *buf = NULL, *nb;
-	size_t len = 0;
-	int64_t ms = mono_ms();
+	int64_t ms;
 	int n;
 
-	if (fw->state_dfd == -1 || fw->gen == fw->saved_gen ||
-	    (!force && ms - fw->saved_ms < FWD_SAVE_MS))
+	if (fw->pos_fd == -1 || fw->gen == fw->saved_gen)
+		return;
+	ms = mono_ms();
+	if (!force && ms - fw->saved_ms < FWD_SAVE_MS &&
+	    fw->st.acked - fw->saved_acked < FWD_SAVE_ACKS)
 		return;
 	pthread_mutex_lock(&fw->mtx);
 	xasprintf(&buf, "lethe-forward 1\n");
-	len = strlen(buf);
 	for (ff = fw->files; ff != NULL; ff = ff->next) {
-		n = xasprintf(&nb, "%sf %llu %llu %08x %llu %llu\n", buf,
+		xasprintf(&nb, "%sf %llu %llu %08x %llu %llu\n", buf,
 		    (unsigned long long)ff->dev, (unsigned long long)ff->ino,
 		    (unsigned)ff->id, (unsigned long long)ff->acked_off,
 		    (unsigned long long)ff->acked_seq);
 		free(buf);
 		buf = nb;
-		len = (size_t)n;
 	}
 	fw->saved_gen = fw->gen;
+	fw->saved_acked = fw->st.acked;
 	pthread_mutex_unlock(&fw->mtx);
-	if (store_write(fw->state_dfd, fw->save_name, buf, len) == -1)
-		log_warn("[%s]: save the forward positions", fw->set);
-	fw->saved_ms = ms;
+	n = xasprintf(&nb, "%send %08lx\n", buf, crc32(0L, (const Bytef *)buf,
+	    (uInt)strlen(buf)));
 	free(buf);
+	if (pwrite(fw->pos_fd, nb, (size_t)n, 0) != n ||
+	    ftruncate(fw->pos_fd, n) == -1) {
+		if (!fw->pos_failing++)
+			log_warn("[%s]: save the forward positions", fw->set);
+	} else
+		fw->pos_failing = 0;
+	if (force || ms - fw->synced_ms >= 1000) {
+		(void)fsio_fsync(fw->pos_fd);
+		fw->synced_ms = ms;
+	}
+	fw->saved_ms = ms;
+	free(nb);
 }
 
 static void *
@@ -643,12 +691,16 @@ struct forward *
 forward_new(const struct logset *ls, int state_dfd, int64_t now)
 {
 	struct forward *fw = xcalloc(1, sizeof(*fw));
+	char name[300];
 
 	fw->set = xstrdup(ls->name);
 	fw->ls = ls;
-	fw->state_dfd = state_dfd;
 	fw->format = format_clone(ls->format);
-	xasprintf(&fw->save_name, "forward-%s", ls->name);
+	snprintf(name, sizeof(name), "forward-%s", ls->name);
+	fw->pos_fd = state_dfd == -1 ? -1 : fsio_openat(state_dfd, name,
+	    O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+	if (state_dfd != -1 && fw->pos_fd == -1)
+		log_warn("[%s]: open \"%s\"", ls->name, name);
 	fw->now = now;
 	pthread_mutex_init(&fw->mtx, NULL);
 	pthread_cond_init(&fw->cv, NULL);
@@ -673,6 +725,19 @@ forward_new(const struct logset *ls, int state_dfd, int64_t now)
 	return fw;
 }
 
+/* Stop the thread: what is in flight is flushed first (bounded). */
+static void
+forward_join(struct forward *fw)
+{
+	pthread_mutex_lock(&fw->mtx);
+	fw->stop = 1;
+	pthread_cond_signal(&fw->cv);
+	pthread_mutex_unlock(&fw->mtx);
+	if (fw->started)
+		pthread_join(fw->th, NULL);
+	fw->started = 0;
+}
+
 void
 forward_free(struct forward *fw)
 {
@@ -680,12 +745,7 @@ forward_free(struct forward *fw)
 
 	if (fw == NULL)
 		return;
-	pthread_mutex_lock(&fw->mtx);
-	fw->stop = 1;
-	pthread_cond_signal(&fw->cv);
-	pthread_mutex_unlock(&fw->mtx);
-	if (fw->started)
-		pthread_join(fw->th, NULL);
+	forward_join(fw);
 	while ((ff = fw->files) != NULL) {
 		fw->files = ff->next;
 		file_free(ff);
@@ -698,7 +758,8 @@ forward_free(struct forward *fw)
 	free(fw->times);
 	free(fw->msg);
 	free(fw->set);
-	free(fw->save_name);
+	if (fw->pos_fd != -1)
+		fsio_close(fw->pos_fd);
 	format_free(fw->format);
 	pthread_mutex_destroy(&fw->mtx);
 	pthread_cond_destroy(&fw->cv);
@@ -747,6 +808,9 @@ forward_track(struct forward *fw, int fd, const struct stat *st,
 	xasprintf(&ff->file, "%s#%08x", name, (unsigned)id);
 	ff->acked_off = ff->sent_off = ff->read_off = off;
 	ff->acked_seq = ff->seq = seq;
+	log_debug("[%s]: forward \"%s\" from offset %llu, after line %llu",
+	    fw->set, ff->file, (unsigned long long)off,
+	    (unsigned long long)seq);
 	ff->oldest = TIME_NONE;
 	pthread_mutex_lock(&fw->mtx);
 	for (pp = &fw->files; *pp != NULL; pp = &(*pp)->next)
@@ -758,13 +822,17 @@ forward_track(struct forward *fw, int fd, const struct stat *st,
 	return ff;
 }
 
-/* The daemon lets go of ff (it is forgotten once done). */
+/*
+ * The daemon lets go of ff (it is forgotten once done); gone: the file
+ * left the catalog (deleted), so it will not grow: send the rest.
+ */
 void
-forward_untrack(struct forward *fw, struct fwd_file *ff)
+forward_untrack(struct forward *fw, struct fwd_file *ff, int gone)
 {
 	pthread_mutex_lock(&fw->mtx);
 	ff->tracked = 0;
-	ff->sealed = 1;
+	if (gone)
+		ff->sealed = 1;
 	pthread_mutex_unlock(&fw->mtx);
 }
 
@@ -852,12 +920,16 @@ forward_stop_all(struct daemon *d)
 	struct mfile *f;
 	size_t i;
 
+	/* The threads first: their positions are exact once they stop. */
+	for (i = 0; d->fwd != NULL && i < d->conf->nsets; i++)
+		if (d->fwd[i] != NULL)
+			forward_join(d->fwd[i]);
 	for (i = 0; i < d->cat.nfiles; i++) {
 		f = d->cat.files[i];
 		if (f->fwf == NULL)
 			continue;
 		pull(f);
-		forward_untrack(f->fw, f->fwf);
+		forward_untrack(f->fw, f->fwf, 0);
 		f->fwf = NULL;
 		f->fw = NULL;
 	}
@@ -1009,7 +1081,7 @@ void
 forward_file_gone(struct mfile *f)
 {
 	if (f->fwf != NULL)
-		forward_untrack(f->fw, f->fwf);
+		forward_untrack(f->fw, f->fwf, 1);
 	f->fwf = NULL;
 	f->fw = NULL;
 }
@@ -1043,6 +1115,23 @@ forward_metrics(struct forward *fw, struct set_metrics *m, int64_t now)
 	m->fwd_connected = (uint64_t)st.connected;
 }
 
+/* Where the "end CRC" line of a positions file starts, when it checks. */
+static char *
+positions_end(char *buf, size_t len)
+{
+	char *p, *e;
+	unsigned long crc;
+
+	for (p = buf; (e = memchr(p, '\n', (size_t)(buf + len - p))) != NULL;
+	    p = e + 1)
+		if (strncmp(p, "end ", 4) == 0) {
+			crc = strtoul(p + 4, NULL, 16);
+			return crc == crc32(0L, (const Bytef *)buf,
+			    (uInt)(p - buf)) ? p : NULL;
+		}
+	return NULL;
+}
+
 /*
  * At start: the positions the threads saved after the catalog was (see
  * save_positions) win over the catalog's where they are further on.
@@ -1063,12 +1152,16 @@ forward_load_positions(struct daemon *d)
 		    d->conf->state_dir, d->conf->sets[i].name);
 		if (fsio_read_file(name, 1 << 20, &buf, &len) == -1)
 			continue;
-		if (len < 16 || memcmp(buf, "lethe-forward 1\n", 16) != 0) {
-			log_warnx("\"%s\": not a forward positions file",
-			    log_esc(name));
+		if (len < 16 || memcmp(buf, "lethe-forward 1\n", 16) != 0 ||
+		    (p = positions_end(buf, len)) == NULL) {
+			if (len > 0)
+				log_warnx("\"%s\": not a whole forward positions "
+				    "file: the catalog's positions stand",
+				    log_esc(name));
 			free(buf);
 			continue;
 		}
+		len = (size_t)(p - buf);
 		for (p = buf + 16; p < buf + len && (nl = memchr(p, '\n',
 		    (size_t)(buf + len - p))) != NULL; p = nl + 1) {
 			*nl = '\0';

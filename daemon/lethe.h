@@ -1344,7 +1344,7 @@ void		 forward_set_now(struct forward *, int64_t now);
 void		 forward_kick(struct forward *);
 struct fwd_file	*forward_track(struct forward *, int fd, const struct stat *,
 		    const char *name, uint32_t id, uint64_t off, uint64_t seq);
-void		 forward_untrack(struct forward *, struct fwd_file *);
+void		 forward_untrack(struct forward *, struct fwd_file *, int gone);
 void		 forward_sealed(struct forward *, struct fwd_file *);
 void		 forward_drop(struct forward *, struct fwd_file *);
 int		 forward_position(struct forward *, struct fwd_file *,
