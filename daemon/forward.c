@@ -609,7 +609,7 @@ fwd_main(void *arg)
 	struct forward *fw = arg;
 	struct fwd_file *ff, *g;
 	struct timespec ts;
-	int64_t now, idle_since = 0;
+	int64_t now, idle_since = 0, wait_ms;
 	sigset_t set;
 	int sealed, r;
 
@@ -666,10 +666,22 @@ fwd_main(void *arg)
 			else if (real_now() - idle_since >= FWD_IDLE_FLUSH)
 				(void)flush(fw);
 		}
+		/*
+		 * Asleep until the daemon says lines came (forward_kick), or
+		 * what is in flight is to be flushed, or the backoff ends; a
+		 * minute at most, as a backstop.
+		 */
+		wait_ms = 60 * 1000;
+		if (fw->inflight != NULL)
+			wait_ms = FWD_IDLE_FLUSH * 1000 / 4;
+		else if (!fw->up && ff != NULL)
+			wait_ms = fw->retry_at > real_now() ?
+			    (fw->retry_at - real_now()) * 1000 : 100;
 		pthread_mutex_lock(&fw->mtx);
 		if (!fw->stop && !fw->kicked) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200 * 1000000L;
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (wait_ms % 1000) * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
