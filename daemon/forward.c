@@ -50,6 +50,7 @@
 #define FWD_BACKOFF_MAX	30
 #define FWD_IDLE_FLUSH	1		/* seconds without lines: flush */
 #define FWD_LINES	4096		/* lines of a chunk at most */
+#define FWD_ADVANCE	128		/* messages between looks at the acks */
 #define FWD_SAVE_MS	20		/* the positions are saved this often, */
 #define FWD_SAVE_ACKS	1024		/* ... or after this many acks */
 #define FWD_RING	(8192 + 2)	/* message ends remembered: more than
@@ -344,7 +345,7 @@ send_lines(struct forward *fw, struct fwd_file *ff, const char *p,
 {
 	struct syslog_rec r;
 	const char *q, *err;
-	size_t i, j = 0, mlen, llen;
+	size_t i, j = 0, mlen, llen, since = 0;
 
 	for (i = 0; i < n && len > 0; i++) {
 		q = memchr(p, '\n', len);
@@ -383,8 +384,12 @@ send_lines(struct forward *fw, struct fwd_file *ff, const char *p,
 		if (ff->oldest == TIME_NONE)
 			ff->oldest = r.sec;
 		pthread_mutex_unlock(&fw->mtx);
-		advance(fw, ff);
-		save_positions(fw, 0);
+		/* What the receiver has, now and then: it costs a look. */
+		if (++since == FWD_ADVANCE) {
+			advance(fw, ff);
+			save_positions(fw, 0);
+			since = 0;
+		}
 next:
 		if (q == NULL) {
 			i++;
@@ -392,6 +397,10 @@ next:
 		}
 		len -= llen + 1;
 		p = q + 1;
+	}
+	if (since > 0) {
+		advance(fw, ff);
+		save_positions(fw, 0);
 	}
 	return (int)i;
 }
@@ -406,8 +415,8 @@ step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 	static char *buf;
 	uint64_t ends[FWD_LINES];
 	struct stat st;
-	const char *out;
-	size_t n_ends = 0, olen, i, want;
+	const char *out, *p;
+	size_t n_ends = 0, olen, want;
 	ssize_t n;
 	int fin = 0, r;
 
@@ -441,10 +450,9 @@ step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 		if ((n = fsio_pread(ff->fd, buf, want, (off_t)ff->read_off)) <=
 		    0)
 			return 0;
-		for (i = 0; i < (size_t)n && n_ends < sizeof(ends) /
-		    sizeof(ends[0]); i++)
-			if (buf[i] == '\n')
-				ends[n_ends++] = ff->read_off + i + 1;
+		for (p = buf; n_ends < FWD_LINES && (p = memchr(p, '\n',
+		    (size_t)(buf + n - p))) != NULL; p++)
+			ends[n_ends++] = ff->read_off + (uint64_t)(p - buf) + 1;
 		if (n_ends == sizeof(ends) / sizeof(ends[0]))
 			n = (ssize_t)(ends[n_ends - 1] - ff->read_off);
 		if (line_feed(ff->eng, buf, (size_t)n) == -1)

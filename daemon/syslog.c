@@ -154,33 +154,52 @@ putvalue(struct out *o, const char *v)
 	}
 }
 
+/*
+ * The civil date of day z since 1970-01-01 (the proleptic Gregorian
+ * calendar, by 400-year eras): gmtime_r without its time zone lock,
+ * which cost a tenth of the stream's time at 100,000 lines a second.
+ */
+static void
+civil(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
 static void
 puttime(struct out *o, int64_t sec, int usec)
 {
-	struct tm tm;
-	time_t t;
+	int64_t day, s, y;
+	int m, d;
 
 	if (sec == TIME_NONE || sec < SYSLOG_TIME_MIN ||
 	    sec > SYSLOG_TIME_MAX) {
 		putstr(o, NIL);
 		return;
 	}
-	t = (time_t)sec;
-	if (gmtime_r(&t, &tm) == NULL) {
-		putstr(o, NIL);
-		return;
-	}
-	putnum(o, (uint64_t)tm.tm_year + 1900, 4);
+	day = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
+	s = sec - day * 86400;
+	civil(day, &y, &m, &d);
+	putnum(o, (uint64_t)y, 4);
 	putc1(o, '-');
-	putnum(o, (uint64_t)tm.tm_mon + 1, 2);
+	putnum(o, (uint64_t)m, 2);
 	putc1(o, '-');
-	putnum(o, (uint64_t)tm.tm_mday, 2);
+	putnum(o, (uint64_t)d, 2);
 	putc1(o, 'T');
-	putnum(o, (uint64_t)tm.tm_hour, 2);
+	putnum(o, (uint64_t)(s / 3600), 2);
 	putc1(o, ':');
-	putnum(o, (uint64_t)tm.tm_min, 2);
+	putnum(o, (uint64_t)(s / 60 % 60), 2);
 	putc1(o, ':');
-	putnum(o, (uint64_t)tm.tm_sec, 2);
+	putnum(o, (uint64_t)(s % 60), 2);
 	if (usec >= 0 && usec <= 999999) {
 		putc1(o, '.');
 		putnum(o, (uint64_t)usec, 6);

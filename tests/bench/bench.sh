@@ -216,3 +216,7 @@ if [ -x "$(dirname "$LETHE")/sender-drive" ]; then
 else
 	echo "bench: forward rows skipped: no $(dirname "$LETHE")/sender-drive"
 fi
+
+# The daemon following a live file at 100,000 lines/s, with the mirror,
+# forwarding (relp, tcp, unix) or both: its CPU per 100,000 lines/s.
+python3 "$here/daemon_stream.py"

@@ -69,7 +69,7 @@ def run(lethe, root, rs, lps, secs, mirror, forward):
         if mirror:
             f.write("mirror = %s/masked/%%n\n" % root)
         if forward:
-            f.write("forward = %s\n" % rs.urls()["relp"])
+            f.write("forward = %s\n" % rs.urls()[forward])
     shutil.rmtree(os.path.join(root, "masked"), ignore_errors=True)
     before = rs.count()
     d = subprocess.Popen([lethe, "-c", conf, "run"], stdin=subprocess.DEVNULL,
@@ -111,10 +111,13 @@ def main():
               "(CPU over the steady %.0f s)" % (a.lps, a.secs, a.secs - 2))
         print("%-34s %10s %14s %10s" % ("daemon", "CPU share",
                                          "per 100k l/s", "received"))
-        for name, mirror, forward in (("follow only", 0, 0),
-                                      ("mirror", 1, 0),
-                                      ("forward relp", 0, 1),
-                                      ("mirror + forward relp", 1, 1)):
+        for name, mirror, forward in (("follow only", 0, None),
+                                      ("mirror", 1, None),
+                                      ("forward relp", 0, "relp"),
+                                      ("forward tcp", 0, "tcp"),
+                                      ("forward unix", 0, "unix"),
+                                      ("mirror + forward relp", 1, "relp"),
+                                      ("mirror + forward tcp", 1, "tcp")):
             share, n, got = run(lethe, root, rs, a.lps, a.secs, mirror,
                                 forward)
             print("%-34s %9.1f%% %13.1f%% %10s" % (

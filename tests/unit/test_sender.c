@@ -554,6 +554,46 @@ t_relp_not_relp(void)
 	close(lfd);
 }
 
+/* The timestamp's date, worked out without gmtime, agrees with it. */
+static void
+t_civil(void)
+{
+	struct syslog_rec r;
+	struct tm tm;
+	char want[64], buf[512];
+	time_t t;
+	size_t n;
+	int64_t sec;
+	unsigned long long x = 88172645463325252ULL;
+	int i, bad = 0;
+
+	for (i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		sec = i < 100 ? SYSLOG_TIME_MIN + i * 86399LL :
+		    i < 200 ? SYSLOG_TIME_MAX - (i - 100) * 86399LL :
+		    (int64_t)(x % (unsigned long long)(SYSLOG_TIME_MAX -
+		    SYSLOG_TIME_MIN)) + SYSLOG_TIME_MIN;
+		t = (time_t)sec;
+		if (gmtime_r(&t, &tm) == NULL)
+			continue;
+		snprintf(want, sizeof(want), "<134>1 %04d-%02d-%02dT%02d:%02d:"
+		    "%02dZ ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		syslog_rec_init(&r);
+		r.sec = sec;
+		r.msg = "x";
+		r.msglen = 1;
+		n = syslog_msg(buf, sizeof(buf) - 1, &r);
+		buf[n < sizeof(buf) - 1 ? n : sizeof(buf) - 1] = '\0';
+		if (strncmp(buf, want, strlen(want)) != 0 && bad++ < 3)
+			fprintf(stderr, "%lld: %s, want %s\n", (long long)sec,
+			    buf, want);
+	}
+	T_EQ_INT(bad, 0);
+}
+
 static const struct t_case cases[] = {
 	{ "format", t_format },
 	{ "timestamp", t_timestamp },
@@ -567,6 +607,7 @@ static const struct t_case cases[] = {
 	{ "stream_stalled", t_stream_stalled },
 	{ "connect_fails", t_connect_fails },
 	{ "relp_not_relp", t_relp_not_relp },
+	{ "civil", t_civil },
 	{ NULL, NULL },
 };
 
