@@ -307,11 +307,11 @@ catalog_glob(struct catalog *cat, struct seen *sn, struct logset *set,
 		cat->nerrors++;
 	} else if (links > 0)
 		cat->nerrors++;	/* named as it was met */
-	else if (ga.found == 0) {
+	else if (ga.found == 0 && set->mirror_of == NULL) {
 		log_warnx("[%s]: no directory matches \"%s\"", set->name,
 		    log_esc(dirpat));
 		cat->nerrors++;
-	}
+	}	/* a mirror's directory: the daemon makes it */
 	free(dirpat);
 }
 

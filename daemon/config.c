@@ -1373,13 +1373,38 @@ check_stream(struct parser *p, struct logset *ls, struct secinfo *si)
 		    "own checks no receiver)");
 }
 
+/* The glob of set s's mirror files for its glob g. */
+static char *
+mirror_glob(const struct logset *s, size_t g)
+{
+	const char *base = strrchr(s->globs[g], '/') + 1;
+	const char *n = strstr(s->mirror, "%n");
+	char *out;
+
+	xasprintf(&out, "%.*s%s%s", (int)(n - s->mirror), s->mirror, base,
+	    n + 2);
+	return out;
+}
+
+static int
+mirrors_overlap(const struct logset *a, size_t x, const struct logset *b,
+    size_t y)
+{
+	char *ga = mirror_glob(a, x), *gb = mirror_glob(b, y);
+	int r = globs_overlap(ga, gb);
+
+	free(ga);
+	free(gb);
+	return r;
+}
+
 /* A mirror that some set's logs glob would take for a log of its own. */
 static void
 check_mirrors(struct parser *p)
 {
 	struct logset *a, *b;
 	char *path, *n;
-	size_t i, j, x;
+	size_t i, j, x, y;
 
 	for (i = 0; i < p->conf->nsets; i++) {
 		a = &p->conf->sets[i];
@@ -1400,6 +1425,20 @@ check_mirrors(struct parser *p)
 				    "directory", a->name);
 				break;
 			}
+		}
+		for (j = 0; j < i; j++) {
+			b = &p->conf->sets[j];
+			if (b->mirror == NULL)
+				continue;
+			for (x = 0; x < a->nglobs; x++)
+				for (y = 0; y < b->nglobs; y++)
+					if (mirrors_overlap(a, x, b, y))
+						emit(p, p->info[i].keyline[
+						    K_MIRROR], 0, "mirror \"%s\" of "
+						    "[%s] and mirror \"%s\" of [%s] "
+						    "can name the same file",
+						    log_esc(a->mirror), a->name,
+						    log_esc(b->mirror), b->name);
 		}
 		path = xstrdup(a->mirror);
 		n = strstr(path, "%n");

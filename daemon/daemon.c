@@ -485,20 +485,20 @@ reload(struct daemon *d)
 		notify_ready();
 		return;
 	}
-	forward_stop_all(d);
+	forward_reload(d, nc);
 	nrt = carry_setrt(d, nc);
 	for (i = 0; i < nc->nsets; i++)
 		if (nc->sets[i].mirror != NULL)
 			(void)mirror_dir_ready(&nc->sets[i]);
 	carry_files(d, nc);
 	d->conf = nc;
+	mirror_reload(d);
 	free(d->rt);
 	d->rt = nrt;
 	daemon_holds(d, oc);
 	d->keys_next = 0;	/* a window may have shrunk */
 	follow_rescan(d, daemon_now(d));
-	forward_start_all(d, daemon_now(d));
-	forward_sync(d, daemon_now(d));
+	forward_start_missing(d, daemon_now(d));
 	config_free(oc);
 	log_info("reloaded: %zu sets", nc->nsets);
 	notify_ready();

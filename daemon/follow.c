@@ -161,6 +161,9 @@ follow_adopt(struct daemon *d, struct mfile *f, int64_t now)
 		return;
 	}
 	f->state = MF_SETTLING;
+	/* A segment whose stream or mirror goes on: open, to know it. */
+	if (r != NULL && (r->fwd || r->mirror != NULL))
+		follow_open(f);
 	adopt_forward(f, daemon_record(d, f));
 	if (r != NULL && (r->flags & SR_FACTS) &&
 	    r->size == (uint64_t)f->st.st_size && r->mtime_ns == mtime_ns) {
@@ -213,15 +216,19 @@ follow_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 	if (trunc)
 		log_warnx("\"%s\" was truncated by someone else (copytruncate?);"
 		    " reading it from the start", log_esc(f->path));
+	if (trunc && f->fwf != NULL)
+		forward_truncated(f->fw, f->fwf);
+	f->more = r == 1;
+	f->tp_truncated = trunc;
 	if (f->mir != NULL)
 		(void)mirror_step(d, f, now, budget);
+	f->tp_truncated = 0;
 	if (f->tp.size != before) {
 		f->growth_at = now;
 		d->dirty = 1;
 		if (f->fw != NULL)
 			forward_kick(f->fw);
 	}
-	f->more = r == 1;
 	if (f->state == MF_LIVE && f->set->rotate == ROTATE_SIZE &&
 	    f->tp.size >= (uint64_t)f->set->rotate_size)
 		rt->rotate_now = 1;
@@ -275,8 +282,12 @@ follow_seal(struct daemon *d, struct mfile *f, int64_t now)
 	if ((wait = lifecycle_seal_wait(f, &f->st, now - f->growth_at,
 	    &f->warned_unknown)) > 0)
 		return now + wait;
-	if (f->mir != NULL && mirror_seal(d, f, now) == -1)
+	switch (f->mir != NULL ? mirror_seal(d, f, now) : 0) {
+	case 1:
+		return now;		/* more of it first */
+	case 2:
 		return now + BACKOFF_MIN;
+	}
 	if (f->fd != -1) {
 		if (tail_finish(f->fd, &f->tp, f->set, now) == -1) {
 			log_warn("read \"%s\"", log_esc(f->path));
@@ -549,6 +560,8 @@ follow_rescan(struct daemon *d, int64_t now)
 		of = old.files[i];
 		if (of->refused == NULL && of->job != 0 && keep_busy(&nc, of))
 			old.files[i] = NULL;
+		else if (of->mir != NULL)
+			mirror_gone(d, of);
 	}
 	d->cat = nc;
 	catalog_release(&old);

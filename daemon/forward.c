@@ -70,6 +70,9 @@ struct fwd_file {
 	int		 sealed;	/* the daemon says it will not grow */
 	int		 drop;		/* the daemon gave up on it */
 	int		 done;		/* sealed and all acknowledged */
+	int		 trunc;		/* the daemon saw it cut short */
+	uint64_t	 idle_size;	/* caught up at this size (UINT64_MAX:
+					   not) */
 	int64_t		 oldest;	/* time of the oldest line not acked */
 	/* The thread's alone. */
 	uint64_t	 read_off;	/* fed to the engine */
@@ -119,6 +122,7 @@ struct forward {
 	size_t		 ntimes;
 	size_t		 ctimes;
 	char		*msg;
+	char		*rbuf;		/* FWD_CHUNK read from a file */
 	char		 host[256];
 	uint64_t	 cut;		/* lines cut at FWD_MSG_MAX */
 };
@@ -133,6 +137,7 @@ real_now(void)
 }
 
 static void	save_positions(struct forward *, int);
+static void	advance(struct forward *, struct fwd_file *);
 
 /* ---- the transform, with each line's time noted ----------------------- */
 
@@ -299,12 +304,14 @@ flush(struct forward *fw)
 		broken(fw, NULL, err);
 		return -1;
 	}
+	/* RELP: all of it; tcp and unix: what the receiver took. */
+	advance(fw, ff);
+	if (ff->acked_seq != ff->seq)
+		return -1;	/* still in flight: flushed again later */
 	pthread_mutex_lock(&fw->mtx);
-	fw->st.acked += ff->seq - ff->acked_seq;
-	fw->gen++;
-	ff->acked_seq = ff->seq;
-	ff->acked_off = ff->sent_off;
+	ff->acked_off = ff->sent_off;	/* past empty lines too */
 	ff->oldest = TIME_NONE;
+	fw->gen++;
 	pthread_mutex_unlock(&fw->mtx);
 	fw->inflight = NULL;
 	return 0;
@@ -365,9 +372,12 @@ send_lines(struct forward *fw, struct fwd_file *ff, const char *p,
 		r.seq = ff->seq + 1;
 		r.msg = p;
 		r.msglen = llen > FWD_MSG_MAX ? FWD_MSG_MAX : llen;
-		if (llen > FWD_MSG_MAX)
-			fw->cut++;
 		mlen = syslog_msg(fw->msg, FWD_MSG_MAX + 1024, &r);
+		if (llen > FWD_MSG_MAX || mlen > FWD_MSG_MAX + 1024) {
+			pthread_mutex_lock(&fw->mtx);
+			fw->cut++;
+			pthread_mutex_unlock(&fw->mtx);
+		}
 		if (mlen > FWD_MSG_MAX + 1024)
 			mlen = FWD_MSG_MAX + 1024;
 		if (sender_send(fw->snd, fw->msg, mlen, &err) == -1) {
@@ -412,7 +422,7 @@ next:
 static int
 step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 {
-	static char *buf;
+	char *buf = fw->rbuf;
 	uint64_t ends[FWD_LINES];
 	struct stat st;
 	const char *out, *p;
@@ -420,21 +430,37 @@ step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 	ssize_t n;
 	int fin = 0, r;
 
-	if (buf == NULL)
-		buf = xmalloc(FWD_CHUNK);
 	if (fsio_fstat(ff->fd, &st) == -1)
 		return 0;
-	if ((uint64_t)st.st_size < ff->read_off) {
-		/* Cut short by someone (copytruncate): start it over. */
-		log_warnx("[%s]: forward: \"%s\" was truncated; sending it from "
-		    "its start", fw->set, ff->file);
+	if (ff->trunc || (uint64_t)st.st_size < ff->read_off) {
+		/*
+		 * Cut short by someone (copytruncate): what follows is new.
+		 * What is in flight goes first, so that no break rewinds
+		 * into the old content.
+		 */
+		if (fw->inflight == ff && flush(fw) == -1)
+			return -1;
+		log_warnx("[%s]: forward: \"%s\" was truncated; sending what "
+		    "follows from its start", fw->set, ff->file);
+		pthread_mutex_lock(&fw->mtx);
+		ff->trunc = 0;
+		ff->acked_off = 0;
+		fw->gen++;
+		pthread_mutex_unlock(&fw->mtx);
 		engine_at(fw, ff, 0);
 	}
 	if ((uint64_t)st.st_size == ff->read_off) {
-		if (!sealed || ff->eng == NULL || ff->sent_off == ff->read_off)
+		if (!sealed || ff->eng == NULL || ff->sent_off == ff->read_off) {
+			pthread_mutex_lock(&fw->mtx);
+			ff->idle_size = (uint64_t)st.st_size;
+			pthread_mutex_unlock(&fw->mtx);
 			return 0;
+		}
 		fin = 1;	/* its last line, without a newline */
 	}
+	pthread_mutex_lock(&fw->mtx);
+	ff->idle_size = UINT64_MAX;
+	pthread_mutex_unlock(&fw->mtx);
 	if (ff->eng == NULL)
 		engine_at(fw, ff, ff->sent_off);
 	fw->ntimes = 0;
@@ -477,14 +503,12 @@ step(struct forward *fw, struct fwd_file *ff, int64_t now, int sealed)
 
 /* What is left of ff from its acknowledged position: lines, dropped. */
 static uint64_t
-count_rest(struct fwd_file *ff)
+count_rest(struct forward *fw, struct fwd_file *ff)
 {
-	static char *buf;
+	char *buf = fw->rbuf;
 	uint64_t off = ff->acked_off, lines = 0;
 	ssize_t n, i;
 
-	if (buf == NULL)
-		buf = xmalloc(FWD_CHUNK);
 	while ((n = fsio_pread(ff->fd, buf, FWD_CHUNK, (off_t)off)) > 0) {
 		for (i = 0; i < n; i++)
 			lines += buf[i] == '\n';
@@ -494,6 +518,18 @@ count_rest(struct fwd_file *ff)
 	    (off_t)off - 1)) == 1 && buf[0] != '\n')
 		lines++;
 	return lines;
+}
+
+/* May ff have lines to send (or to finish), under fw's lock? */
+static int
+has_more(struct fwd_file *ff)
+{
+	struct stat st;
+
+	if (ff->sealed || ff->trunc || ff->idle_size == UINT64_MAX)
+		return 1;
+	return fsio_fstat(ff->fd, &st) == 0 &&
+	    (uint64_t)st.st_size != ff->idle_size;
 }
 
 /* The next file with something to send, and what the daemon said. */
@@ -508,7 +544,7 @@ next_file(struct forward *fw, int *sealed, int64_t *now)
 	for (pp = &fw->files; (ff = *pp) != NULL;) {
 		if (ff->drop && !ff->done && ff != fw->inflight) {
 			pthread_mutex_unlock(&fw->mtx);
-			lines = count_rest(ff);
+			lines = count_rest(fw, ff);
 			pthread_mutex_lock(&fw->mtx);
 			fw->st.dropped += lines;
 			ff->done = 1;
@@ -523,9 +559,16 @@ next_file(struct forward *fw, int *sealed, int64_t *now)
 		}
 		pp = &ff->next;
 	}
-	/* The file in flight first: only one has messages in flight. */
-	if ((ff = fw->inflight) == NULL || ff->done)
-		for (ff = fw->files; ff != NULL && ff->done; ff = ff->next)
+	/*
+	 * The first file with something to send (the one in flight comes
+	 * first when it has): a file caught up and not sealed has nothing
+	 * until it grows.
+	 */
+	if ((ff = fw->inflight) != NULL && (ff->done || !has_more(ff)))
+		ff = NULL;
+	if (ff == NULL)
+		for (ff = fw->files; ff != NULL && (ff->done ||
+		    !has_more(ff)); ff = ff->next)
 			;
 	*sealed = ff != NULL ? ff->sealed : 0;
 	pthread_mutex_unlock(&fw->mtx);
@@ -615,7 +658,7 @@ static void *
 fwd_main(void *arg)
 {
 	struct forward *fw = arg;
-	struct fwd_file *ff, *g;
+	struct fwd_file *ff;
 	struct timespec ts;
 	int64_t now, idle_since = 0, wait_ms;
 	sigset_t set;
@@ -647,21 +690,6 @@ fwd_main(void *arg)
 				mark_done(fw, ff);
 			else if (r == 0 && fw->inflight == NULL && sealed)
 				mark_done(fw, ff);
-			if (r == 0) {
-				/* Others may wait behind a caught-up file. */
-				pthread_mutex_lock(&fw->mtx);
-				for (g = ff->next; g != NULL && g->done;
-				    g = g->next)
-					;
-				pthread_mutex_unlock(&fw->mtx);
-				if (g != NULL && (fw->inflight == NULL ||
-				    flush(fw) == 0)) {
-					pthread_mutex_lock(&fw->mtx);
-					/* Round robin: it goes last. */
-					fw->kicked = 1;
-					pthread_mutex_unlock(&fw->mtx);
-				}
-			}
 		}
 		save_positions(fw, 0);
 		if (r == 1) {
@@ -727,6 +755,7 @@ forward_new(const struct logset *ls, int state_dfd, int64_t now)
 	fw->snd = sender_new(ls);
 	fw->sink = sink_mem_new(FWD_MSG_MAX);
 	fw->msg = xmalloc(FWD_MSG_MAX + 1024);
+	fw->rbuf = xmalloc(FWD_CHUNK);
 	if (gethostname(fw->host, sizeof(fw->host) - 1) == -1)
 		strlcpy(fw->host, "-", sizeof(fw->host));
 	fw->xt.before = INT64_MAX;
@@ -777,6 +806,7 @@ forward_free(struct forward *fw)
 	sink_free(fw->sink);
 	free(fw->times);
 	free(fw->msg);
+	free(fw->rbuf);
 	free(fw->set);
 	if (fw->pos_fd != -1)
 		fsio_close(fw->pos_fd);
@@ -820,6 +850,7 @@ forward_track(struct forward *fw, int fd, const struct stat *st,
 		return NULL;
 	}
 	ff->tracked = 1;
+	ff->idle_size = UINT64_MAX;
 	ff->ring_off = xcalloc(FWD_RING, sizeof(*ff->ring_off));
 	ff->ring_time = xcalloc(FWD_RING, sizeof(*ff->ring_time));
 	ff->dev = st->st_dev;
@@ -861,6 +892,16 @@ forward_sealed(struct forward *fw, struct fwd_file *ff)
 {
 	pthread_mutex_lock(&fw->mtx);
 	ff->sealed = 1;
+	fw->kicked = 1;
+	pthread_cond_signal(&fw->cv);
+	pthread_mutex_unlock(&fw->mtx);
+}
+
+void
+forward_truncated(struct forward *fw, struct fwd_file *ff)
+{
+	pthread_mutex_lock(&fw->mtx);
+	ff->trunc = 1;
 	fw->kicked = 1;
 	pthread_cond_signal(&fw->cv);
 	pthread_mutex_unlock(&fw->mtx);
@@ -965,6 +1006,93 @@ forward_stop_all(struct daemon *d)
 	d->fwd = NULL;
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Would a thread for b send what one for a sends, the same way? */
+static int
+same_forward(const struct logset *a, const struct logset *b)
+{
+	return same_str(a->forward, b->forward) &&
+	    same_str(a->forward_tls_ca, b->forward_tls_ca) &&
+	    same_str(a->forward_tls_cert, b->forward_tls_cert) &&
+	    same_str(a->forward_tls_key, b->forward_tls_key) &&
+	    a->transform == b->transform &&
+	    a->pseudonym_prefix == b->pseudonym_prefix &&
+	    a->window == b->window && a->facts_key == b->facts_key;
+}
+
+/*
+ * A reload (d->conf is still the old config, nc the new one): a set whose
+ * forwarding did not change keeps its thread, and nothing waits on its
+ * receiver; the others' threads are stopped.  forward_start_missing()
+ * starts the new ones once d->conf is nc.
+ */
+void
+forward_reload(struct daemon *d, struct config *nc)
+{
+	struct forward **nf;
+	struct mfile *f;
+	size_t i, j;
+
+	if (d->fwd == NULL)
+		return;
+	nf = xcalloc(nc->nsets + 1, sizeof(*nf));
+	for (i = 0; i < d->conf->nsets; i++) {
+		if (d->fwd[i] == NULL)
+			continue;
+		for (j = 0; j < nc->nsets; j++)
+			if (strcmp(nc->sets[j].name,
+			    d->conf->sets[i].name) == 0)
+				break;
+		if (j == nc->nsets || nc->sets[j].forward == NULL ||
+		    !same_forward(&d->conf->sets[i], &nc->sets[j]))
+			continue;
+		nf[j] = d->fwd[i];
+		d->fwd[i] = NULL;
+	}
+	/* What is left stops, its files where its thread left them. */
+	for (i = 0; i < d->conf->nsets; i++)
+		if (d->fwd[i] != NULL)
+			forward_join(d->fwd[i]);
+	for (i = 0; i < d->cat.nfiles; i++) {
+		f = d->cat.files[i];
+		if (f->fwf == NULL || d->fwd[f->set - d->conf->sets] == NULL)
+			continue;
+		pull(f);
+		forward_untrack(f->fw, f->fwf, 0);
+		f->fwf = NULL;
+		f->fw = NULL;
+	}
+	for (i = 0; i < d->conf->nsets; i++) {
+		if (d->fwd[i] == NULL)
+			continue;
+		forward_metrics(d->fwd[i], &d->rt[i].m, daemon_now(d));
+		d->rt[i].m.fwd_lag = d->rt[i].m.fwd_connected = 0;
+		forward_free(d->fwd[i]);
+	}
+	free(d->fwd);
+	d->fwd = nf;
+}
+
+/* After a reload: threads for the sets that have none yet. */
+void
+forward_start_missing(struct daemon *d, int64_t now)
+{
+	size_t i;
+
+	if (d->fwd == NULL)
+		forward_start_all(d, now);
+	for (i = 0; i < d->conf->nsets; i++)
+		if (d->conf->sets[i].forward != NULL && d->fwd[i] == NULL)
+			d->fwd[i] = forward_new(&d->conf->sets[i],
+			    d->state_dfd, now);
+	forward_sync(d, now);
+}
+
 /* The live name a file's lines were written under. */
 static char *
 live_name(const struct mfile *f)
@@ -1030,7 +1158,7 @@ forward_sync(struct daemon *d, int64_t now)
 			f->fwd = 1;
 			f->fwd_id = new_id();
 			f->fwd_off = f->fwd_seq = 0;
-			d->dirty = 1;
+			d->urgent = 1;	/* the catalog knows its identity */
 		}
 		if (f->state == MF_SEALED && f->fwd_off >= (uint64_t)f->st.st_size) {
 			f->fwd_done = 1;
@@ -1196,10 +1324,9 @@ forward_load_positions(struct daemon *d)
 				    (uint64_t)f->st.st_ino != ino ||
 				    off > (uint64_t)f->st.st_size)
 					continue;
-				if (!f->fwd || (f->fwd_id == id &&
-				    seq > f->fwd_seq)) {
-					f->fwd = 1;
-					f->fwd_id = id;
+				/* Its stream (by identity), further on. */
+				if (f->fwd && f->fwd_id == id &&
+				    seq > f->fwd_seq) {
 					f->fwd_off = off;
 					f->fwd_seq = seq;
 				}

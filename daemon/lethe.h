@@ -1315,11 +1315,16 @@ int		 follow_record_same(const struct mfile *, const struct srecord *);
 void		 mirror_start(struct daemon *, int64_t now);
 uint64_t	 mirror_step(struct daemon *, struct mfile *, int64_t now,
 		    size_t budget);
+/* 0 done (closed), 1 more to read first, 2 failing: try later. */
 int		 mirror_seal(struct daemon *, struct mfile *, int64_t now);
 void		 mirror_sync_disk(struct mfile *);
 void		 mirror_record(const struct mfile *, struct srecord *);
 int		 mirror_writing(struct daemon *, const struct stat *);
 void		 mirror_free(struct mirror *);
+/* f leaves the catalog with its mirror open. */
+void		 mirror_gone(struct daemon *, struct mfile *);
+/* After a reload's carry_files: open mirrors take the new config. */
+void		 mirror_reload(struct daemon *);
 
 /* forward.c: the forwarded stream, a thread per set */
 struct forward;
@@ -1347,6 +1352,8 @@ struct fwd_file	*forward_track(struct forward *, int fd, const struct stat *,
 void		 forward_untrack(struct forward *, struct fwd_file *, int gone);
 void		 forward_sealed(struct forward *, struct fwd_file *);
 void		 forward_drop(struct forward *, struct fwd_file *);
+/* The daemon saw the file cut short (copytruncate): new lines follow. */
+void		 forward_truncated(struct forward *, struct fwd_file *);
 int		 forward_position(struct forward *, struct fwd_file *,
 		    uint64_t *off, uint64_t *seq);
 void		 forward_stats(struct forward *, struct fwd_stats *,
@@ -1356,6 +1363,9 @@ void		 forward_start_all(struct daemon *, int64_t now);
 void		 forward_stop_all(struct daemon *);
 void		 forward_sync(struct daemon *, int64_t now);
 void		 forward_load_positions(struct daemon *);
+struct config;
+void		 forward_reload(struct daemon *, struct config *nc);
+void		 forward_start_missing(struct daemon *, int64_t now);
 void		 forward_kick_all(struct daemon *);
 int		 forward_holds_file(struct daemon *, struct mfile *, int64_t now);
 void		 forward_file_gone(struct mfile *);
@@ -1425,6 +1435,7 @@ struct mfile {
 					   last whole read found */
 	struct mirror	*mir;		/* its mirror, while written */
 	int		 mir_failed;	/* it could not be opened */
+	int		 tp_truncated;	/* the follow found it cut short */
 	struct fwd_file	*fwf;		/* forwarded by its set's thread */
 	struct forward	*fw;		/* ... that one */
 	int		 fwd;		/* fwd_*: where forwarding stands */
@@ -1675,6 +1686,7 @@ enum metric_error {
 struct set_metrics {
 	uint64_t	 lines_read;
 	uint64_t	 mirror_lines;	/* written to the mirror */
+	uint64_t	 mirror_dropped; /* left out: the mirror failed */
 	uint64_t	 fwd_sent;	/* forwarded stream (forward.c) */
 	uint64_t	 fwd_acked;
 	uint64_t	 fwd_resent;

@@ -109,6 +109,10 @@ static const struct {
 	{ "lethe_mirror_lines_total", "counter",
 	    "Lines written to the masked mirror (mirror = ...).",
 	    offsetof(struct set_metrics, mirror_lines) },
+	{ "lethe_mirror_lines_dropped_total", "counter",
+	    "Lines left out of the mirror because it could not be written "
+	    "(a full disk) by the time their segment was to be sealed.",
+	    offsetof(struct set_metrics, mirror_dropped) },
 	{ "lethe_forward_lines_sent_total", "counter",
 	    "Lines sent to the forward receiver (sent again after a break "
 	    "included).",

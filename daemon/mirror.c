@@ -39,11 +39,13 @@ struct mirror {
 	char		*name;		/* within dfd */
 	struct stat	 st;		/* the mirror, as we made or found it */
 	uint64_t	 off;		/* source mirrored through (a line
-					   boundary) */
+					   boundary: nothing of a later line
+					   is in the mirror before size) */
 	uint64_t	 size;		/* the mirror's size at off */
 	uint64_t	 scan_pos;	/* source bytes fed to the engine */
 	uint64_t	 base;		/* where the engine started */
-	uint64_t	 written;	/* bytes the sink wrote, at off */
+	uint64_t	 size_base;	/* the mirror's size then */
+	int		 seal_fails;
 	int		 rotated;	/* renamed away from the live name */
 	int		 unsynced;	/* written since the last fsync */
 	int		 failing;	/* a write failed: retry at retry_at */
@@ -123,7 +125,7 @@ engine_reset(struct mirror *m, const struct mfile *f)
 	line_stats_init(&m->ls);
 	m->eng = line_new(&lo, &m->ls);
 	m->scan_pos = m->base = m->off;
-	m->written = 0;
+	m->size_base = m->size;
 }
 
 void
@@ -247,9 +249,12 @@ reconcile(struct mirror *m, struct mfile *f)
  * Open f's mirror: name (a saved one, or the template's for f's name),
  * from the saved source offset off and mirror size size.
  */
+static void	away(int dfd, const char *dir, const char *name,
+		    const struct stat *, int64_t now, const char *why);
+
 static struct mirror *
-attach(struct daemon *d, struct mfile *f, const char *name, uint64_t off,
-    uint64_t size)
+attach(struct daemon *d, struct mfile *f, const char *odir, const char *name,
+    uint64_t off, uint64_t size)
 {
 	const struct logset *set = f->set;
 	struct mirror *m = xcalloc(1, sizeof(*m));
@@ -261,6 +266,10 @@ attach(struct daemon *d, struct mfile *f, const char *name, uint64_t off,
 		mirror_buf = xmalloc(MIRROR_BUF);
 	m->fd = m->dfd = -1;
 	expand(set->mirror, f->name, &dir, &tname);
+	if (odir != NULL) {
+		free(dir);
+		dir = xstrdup(odir);
+	}
 	m->dir = dir;
 	if (name != NULL) {
 		m->name = xstrdup(name);
@@ -273,6 +282,14 @@ attach(struct daemon *d, struct mfile *f, const char *name, uint64_t off,
 		log_warnx("mirror of \"%s\": \"%s\": %s", log_esc(f->path),
 		    log_esc(m->dir), why);
 		goto fail;
+	}
+	if (name == NULL && fsio_fstatat(m->dfd, m->name, &st) == 0) {
+		/*
+		 * A mirror under the live name that no record knows: whose
+		 * lines it holds cannot be told, so it is put aside.
+		 */
+		away(m->dfd, m->dir, m->name, &st, daemon_now(d),
+		    "no record of it");
 	}
 	if (fsio_fstatat(m->dfd, m->name, &st) == -1 && errno == ENOENT) {
 		if (name != NULL && size > 0)
@@ -418,7 +435,7 @@ mirror_sync(struct daemon *d, int64_t now)
 			continue;
 		expand(f->set->mirror, f->name, &dir, &name);
 		if (!name_taken(d, f->set, name))
-			f->mir = attach(d, f, NULL, 0, 0);
+			f->mir = attach(d, f, NULL, NULL, 0, 0);
 		free(dir);
 		free(name);
 		if (f->mir == NULL)
@@ -430,40 +447,111 @@ mirror_sync(struct daemon *d, int64_t now)
 	}
 }
 
-/* A mirror whose source is gone: it leaves the live name. */
+/*
+ * Put the mirror dfd/name aside under a free segment name (it leaves
+ * the live name to the next live file's mirror).
+ */
 static void
-orphan(const struct logset *set, const char *mname, int64_t now)
+away(int dfd, const char *dir, const char *name, const struct stat *st,
+    int64_t now, const char *why)
 {
-	struct mirror m;
-	const char *why;
-	char *dir, *live, to[NAME_MAX + 1];
+	char to[NAME_MAX + 1];
+	const char *w;
 	int i;
 
-	memset(&m, 0, sizeof(m));
-	expand(set->mirror, "x", &dir, &live);
-	if ((m.dfd = fsio_opendir(dir, &why)) == -1)
-		goto done;
-	m.name = (char *)(uintptr_t)mname;
-	if (fsio_fstatat(m.dfd, mname, &m.st) == -1 || names_is_segment(mname))
-		goto done;
+	if (names_is_segment(name))
+		return;
 	for (i = 0; i < 24 * 60; i++) {
-		if (names_segment(mname, now + i * 60, to, sizeof(to)) == -1)
+		if (names_segment(name, now + i * 60, to, sizeof(to)) == -1)
 			break;
-		if (fsio_rename_checked(m.dfd, mname, to, &m.st, &why) == 0) {
-			log_info("mirror \"%s/%s\": its file is gone; renamed "
-			    "to \"%s\"", log_esc(dir), log_esc(mname),
-			    log_esc(to));
-			(void)fsio_fsync(m.dfd);
-			break;
+		if (fsio_rename_checked(dfd, name, to, st, &w) == 0) {
+			log_info("mirror \"%s/%s\" (%s) renamed to \"%s\"",
+			    log_esc(dir), log_esc(name), why, log_esc(to));
+			(void)fsio_fsync(dfd);
+			return;
 		}
 		if (errno != EEXIST)
 			break;
 	}
-done:
-	if (m.dfd != -1)
-		fsio_close(m.dfd);
+	log_warnx("mirror \"%s/%s\" (%s): cannot rename it away",
+	    log_esc(dir), log_esc(name), why);
+}
+
+/* A mirror whose source is gone: it leaves the live name. */
+static void
+orphan(const struct logset *set, const char *mname, int64_t now)
+{
+	struct stat st;
+	const char *why;
+	char *dir, *live;
+	int dfd;
+
+	expand(set->mirror, "x", &dir, &live);
+	if ((dfd = fsio_opendir(dir, &why)) != -1) {
+		if (fsio_fstatat(dfd, mname, &st) == 0)
+			away(dfd, dir, mname, &st, now, "its file is gone");
+		fsio_close(dfd);
+	}
 	free(dir);
 	free(live);
+}
+
+/*
+ * f leaves the catalog (deleted, or moved out of the set's directory)
+ * with its mirror open: the mirror is closed, and leaves the live name
+ * if it has it.
+ */
+void
+mirror_gone(struct daemon *d, struct mfile *f)
+{
+	struct mirror *m = f->mir;
+
+	if (m == NULL)
+		return;
+	if (!m->rotated)
+		away(m->dfd, m->dir, m->name, &m->st, daemon_now(d),
+		    "its file left");
+	mirror_free(m);
+	f->mir = NULL;
+}
+
+/*
+ * A reload: each open mirror is closed and opened again with the new
+ * config (its format, transform and keys), where it stands; with no
+ * mirror in the new config, it is closed.
+ */
+void
+mirror_reload(struct daemon *d)
+{
+	struct mfile *f;
+	struct mirror *m;
+	char *dir, *name;
+	uint64_t off, size;
+	size_t i;
+	int rot;
+
+	for (i = 0; i < d->cat.nfiles; i++) {
+		f = d->cat.files[i];
+		f->mir_failed = 0;
+		if ((m = f->mir) == NULL)
+			continue;
+		(void)sink_finish(m->sink);
+		(void)fsio_fsync(m->fd);
+		dir = xstrdup(m->dir);
+		name = xstrdup(m->name);
+		off = m->off;
+		size = m->size;
+		rot = m->rotated;
+		mirror_free(m);
+		f->mir = NULL;
+		if (f->set->mirror != NULL && f->fd != -1 &&
+		    (f->mir = attach(d, f, dir, name, off, size)) != NULL) {
+			f->mir->rotated = rot;
+			f->more = 1;
+		}
+		free(dir);
+		free(name);
+	}
 }
 
 /*
@@ -492,6 +580,11 @@ mirror_start(struct daemon *d, int64_t now)
 		for (j = 0; j < d->cat.nfiles; j++) {
 			f = d->cat.files[j];
 			if (f->refused == NULL && f->set == set &&
+			    f->mir == NULL && f->state != MF_SEALED &&
+			    (uint64_t)f->st.st_dev == r->dev &&
+			    (uint64_t)f->st.st_ino == r->ino)
+				follow_open(f);	/* rotated while stopped */
+			if (f->refused == NULL && f->set == set &&
 			    f->mir == NULL && f->fd != -1 &&
 			    (uint64_t)f->st.st_dev == r->dev &&
 			    (uint64_t)f->st.st_ino == r->ino &&
@@ -505,7 +598,7 @@ mirror_start(struct daemon *d, int64_t now)
 		}
 		if (name_taken(d, set, r->mirror))
 			continue;
-		if ((f->mir = attach(d, f, r->mirror, r->m_off, r->m_size)) ==
+		if ((f->mir = attach(d, f, NULL, r->mirror, r->m_off, r->m_size)) ==
 		    NULL) {
 			f->mir_failed = 1;
 			continue;
@@ -535,9 +628,10 @@ mirror_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 	if (fsio_fstat(f->fd, &st) == -1)
 		return 0;
 	size = (uint64_t)st.st_size;
-	if (size < m->scan_pos) {
+	if (size < m->scan_pos || f->tp_truncated) {
 		/* Truncated (copytruncate): what follows is new. */
 		m->off = 0;
+		m->size = m->size_base + m->ls.bytes_out;
 		engine_reset(m, f);
 	}
 	if (m->scan_pos >= size)
@@ -563,12 +657,18 @@ mirror_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 	}
 	if (sink_finish(m->sink) == -1)
 		goto fail;
-	m->off = m->base + line_boundary(m->eng);
-	m->size += m->ls.bytes_out - m->written;
-	m->written = m->ls.bytes_out;
+	/*
+	 * The pair saved moves only at a line boundary: a line longer than
+	 * the engine reads whole is written a window at a time, and the
+	 * part of it already in the mirror must not count as done.
+	 */
+	if (m->base + line_boundary(m->eng) == m->scan_pos) {
+		m->off = m->scan_pos;
+		m->size = m->size_base + m->ls.bytes_out;
+	}
 	m->unsynced = 1;
 	m->failing = 0;
-	if (budget == 0 && m->scan_pos < size)
+	if (m->scan_pos < size)
 		f->more = 1;
 	daemon_setrt(d, f->set)->m.mirror_lines += m->ls.lines - lines;
 	d->dirty = 1;
@@ -590,27 +690,51 @@ fail:
 	return 0;
 }
 
+/* Lines of fd from off to its end (a last one without a newline too). */
+static uint64_t
+lines_left(int fd, uint64_t off)
+{
+	uint64_t n = 0, end;
+
+	if (count_lines(fd, off, UINT64_MAX, &n, &end) == -1)
+		return n;
+	return n;
+}
+
 /*
  * f was sealed: its last line (with or without a newline) goes out, the
- * mirror is synced and closed.  0, or -1 when it could not be written
- * (then the mirror stays open and this is tried again).
+ * mirror is synced and closed.  0 when done; 1 when more is to be read
+ * first; 2 when the mirror could not be written (tried again later:
+ * after three failures the mirror is given up, its missing lines counted
+ * and logged, so that the segment is masked and compressed in time).
  */
 int
 mirror_seal(struct daemon *d, struct mfile *f, int64_t now)
 {
 	struct mirror *m = f->mir;
+	uint64_t left;
 
 	if (m == NULL)
 		return 0;
-	(void)mirror_step(d, f, now, SIZE_MAX);
-	if (m->failing)
-		return -1;
-	if (line_finish(m->eng) == -1 || sink_finish(m->sink) == -1 ||
-	    fsio_fsync(m->fd) == -1) {
-		log_warn("mirror \"%s\": finish", log_esc(mpath(m)));
-		return -1;
+	(void)mirror_step(d, f, now, 4 * MIRROR_BUF);
+	if (!m->failing && m->scan_pos < (uint64_t)f->st.st_size)
+		return 1;	/* a budget at a time */
+	if (m->failing || line_finish(m->eng) == -1 ||
+	    sink_finish(m->sink) == -1 || fsio_fsync(m->fd) == -1) {
+		if (!m->failing)
+			log_warn("mirror \"%s\": finish", log_esc(mpath(m)));
+		if (++m->seal_fails < 3)
+			return 2;
+		left = lines_left(f->fd, m->off);
+		log_warnx("mirror \"%s\" could not be written: its last %llu "
+		    "lines are left out, so that \"%s\" is sealed in time",
+		    log_esc(mpath(m)), (unsigned long long)left,
+		    log_esc(f->path));
+		daemon_setrt(d, f->set)->m.mirror_dropped += left;
+		mirror_free(m);
+		f->mir = NULL;
+		return 0;
 	}
-	m->size += m->ls.bytes_out - m->written;
 	log_info("mirror \"%s\" closed with \"%s\"", log_esc(mpath(m)),
 	    log_esc(f->path));
 	mirror_free(m);
@@ -635,6 +759,8 @@ mirror_record(const struct mfile *f, struct srecord *r)
 	r->mirror = f->mir->name;
 	r->m_off = f->mir->off;
 	r->m_size = f->mir->size;
+	if (r->m_off > r->size)
+		r->m_off = 0;	/* cut short since: nothing of it mirrored */
 }
 
 /* Is the mirror file (dev, ino) still being written? */

@@ -25,6 +25,10 @@ F. Rotations by someone else (rotate = off): logrotate's rename and
    create, then its copytruncate: the mirror follows the renamed file
    under a segment name, starts again for the new live file, goes on
    after the truncation, and holds every line once.
+G. A reload (SIGHUP) with mirrors open; the live file moved out of the
+   directory (its mirror is put aside, the next one starts empty); lines
+   written while lethe is stopped and the file rotated before it starts
+   again (they reach the renamed mirror): every line once.
 E. GoAccess parses 100% of the mirror of A (truncate) and of a mirror
    with transform = pseudonym (IPv4 and IPv6 clients), in both modes
    (ipcrypt-deterministic, and ipcrypt-pfx that keeps IPv4 as IPv4): no
@@ -40,6 +44,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -396,6 +401,57 @@ finally:
 check_mirror(1300, "F")
 ck.note("F: mirror files after a rename and a copytruncate: %s" % sorted(
     os.listdir(mdir)))
+
+# ---- G: reload, a live file moved away, a rotation while stopped ---------
+shutil.rmtree(mdir)
+for d_ in (logs, state):
+    for x in os.listdir(d_):
+        p_ = os.path.join(d_, x)
+        if os.path.isfile(p_):
+            os.unlink(p_)
+elsewhere = os.path.join(root, "elsewhere.log")
+clock = D.Clock(D.iso_to_epoch("2026-06-06T10:00:00Z"), 1)
+with open(conf) as f:
+    text = f.read()
+append(0, 100)
+dm = D.Daemon(conf, now=clock.now_arg(), rate=1, logfile=logfile)
+try:
+    dm.ready()
+    ck.check(wait_mirror(100, 30), "G: the mirror did not reach 100 lines")
+    m = dm.mark()
+    dm.signal(signal.SIGHUP)
+    dm.wait_for(r"^reloaded", 30, start=m)
+    append(100, 200)
+    ck.check(wait_mirror(200, 30), "G: after a reload the mirror did not "
+             "reach 200 lines (%d)" % mirror_count())
+    ck.check(dm.alive(), "G: lethe died after a reload with a mirror")
+    os.rename(live, elsewhere)             # out of the set's directory
+    append(200, 250)                       # a new live file
+    ck.check(wait_mirror(250, 30), "G: after the live file left, the "
+             "mirror did not reach 250 lines (%d)" % mirror_count())
+    dm.stop()
+    dm = None
+    append(250, 300)                       # while lethe is stopped
+    os.rename(live, live + ".1")           # and rotated before it starts
+    append(300, 320)
+    dm = D.Daemon(conf, now=clock.now_arg(), rate=1, logfile=logfile)
+    dm.ready()
+    ck.check(wait_mirror(320, 30), "G: lines written while lethe was "
+             "stopped did not all reach the mirror (%d of 320)" %
+             mirror_count())
+    dm.stop()
+    dm = None
+finally:
+    if dm is not None:
+        dm.kill()
+# The lines that left the directory are gone from the source: the mirror
+# holds them (0..199), and everything after.
+got = lines_of(mdir)
+seqs = [int(SEQ.search(ln).group(1)) for _, ln in got]
+ck.check(sorted(seqs) == list(range(320)), "G: the mirror holds %d lines, "
+         "%d distinct, not 0..319 once each" % (len(seqs), len(set(seqs))))
+ck.note("G: mirror files after a reload, a move and a rotation while "
+        "stopped: %s" % sorted(os.listdir(mdir)))
 
 # ---- E: pseudonyms, read by GoAccess --------------------------------------
 for prefix in ("no", "yes"):

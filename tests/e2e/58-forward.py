@@ -20,6 +20,11 @@ D. transform = pseudonym over RELP: the receiver holds pseudonyms, none
    of the writer's addresses; one pseudonym reveals (lethe reveal) to its
    address.
 E. The metrics: lines sent, acknowledged, connected.
+F. The receiver away longer than forward_max_lag (a fast clock): the
+   segments wait uncompressed, then what they hold is dropped, logged,
+   counted (lethe_forward_lines_dropped_total) and they are compressed;
+   when the receiver is back every line written is either received or
+   counted as dropped.
 
 Env: FORWARD_SEED (default random, printed), FORWARD_LINES (100000;
 20000 in the sanitizer pass), E2E_KEEP=1."""
@@ -308,6 +313,65 @@ try:
              "%r, not %s" % (pseudo, rc, out, err, want))
     ck.note("D (pseudonym): %d lines, %s revealed as %s" % (n, pseudo,
                                                             out.strip()))
+
+    # ---- F: the receiver away longer than forward_max_lag ----------------
+    rs.kill(signal.SIGTERM)
+    os.unlink(rs.out)
+    clean()
+    RATE = 600          # rotate 1m: 0.1 s real; forward_max_lag 1h: 6 s
+    write_conf(rs.urls()["relp"], {"forward_max_lag": "1h",
+                                   "compress_after": "5m"})
+    clock = D.Clock(D.iso_to_epoch("2026-06-01T10:00:00Z"), RATE)
+    with open(live, "w"):
+        pass
+    writer = D.Writer(root, live, pidfile, 200, clock)
+    dm = D.Daemon(conf, now=clock.now_arg(), rate=RATE, logfile=logfile,
+                  env=LSAN)
+    try:
+        dm.ready()
+        # Segments wait uncompressed while they may still be forwarded.
+        time.sleep(2.0)
+        segs = [x for x in os.listdir(logs) if x.startswith("access.log-")]
+        gz = [x for x in segs if x.endswith(".gz")]
+        ck.check(len(segs) >= 5 and not gz, "F: with the receiver away, %d "
+                 "segments, %d compressed within forward_max_lag" % (
+                     len(segs), len(gz)))
+        got = dm.wait_for(r"forward: dropped (\d+) lines of ", 30,
+                          fail=False)
+        ck.check(got is not None, "F: nothing was dropped past "
+                 "forward_max_lag")
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not any(
+                x.endswith(".gz") for x in os.listdir(logs)):
+            time.sleep(0.1)
+        ck.check(any(x.endswith(".gz") for x in os.listdir(logs)),
+                 "F: dropped segments were not compressed")
+        rs.start()
+        n = writer.pause()
+        time.sleep(1.0)
+        dropped = None
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            # Every line is either received or counted as dropped.
+            dropped = metric("lethe_forward_lines_dropped_total")
+            got_n = len({int(SEQ.search(m.get("msg", "")).group(1))
+                         for m in rs.messages()
+                         if SEQ.search(m.get("msg", "") or "")})
+            if dropped is not None and got_n + int(dropped) >= n:
+                break
+            time.sleep(0.5)
+        ck.check(dropped is not None and got_n + int(dropped) == n,
+                 "F: %d lines written, %d received, %s counted dropped" % (
+                     n, got_n, dropped))
+        ck.note("F (away past forward_max_lag): %d lines written, %d "
+                "received after the receiver came back, %s dropped and "
+                "counted" % (n, got_n, dropped))
+        dm.stop()
+        dm = None
+    finally:
+        if dm is not None:
+            dm.kill()
+        writer.stop()
 finally:
     rs.kill(signal.SIGTERM)
 
