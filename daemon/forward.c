@@ -887,34 +887,35 @@ forward_untrack(struct forward *fw, struct fwd_file *ff, int gone)
 	pthread_mutex_unlock(&fw->mtx);
 }
 
+/* Set one of ff's flags (its sealed, trunc or drop) and wake the thread. */
+static void
+tell(struct forward *fw, int *flag)
+{
+	pthread_mutex_lock(&fw->mtx);
+	if (!*flag) {
+		*flag = 1;
+		fw->kicked = 1;
+		pthread_cond_signal(&fw->cv);
+	}
+	pthread_mutex_unlock(&fw->mtx);
+}
+
 void
 forward_sealed(struct forward *fw, struct fwd_file *ff)
 {
-	pthread_mutex_lock(&fw->mtx);
-	ff->sealed = 1;
-	fw->kicked = 1;
-	pthread_cond_signal(&fw->cv);
-	pthread_mutex_unlock(&fw->mtx);
+	tell(fw, &ff->sealed);
 }
 
 void
 forward_truncated(struct forward *fw, struct fwd_file *ff)
 {
-	pthread_mutex_lock(&fw->mtx);
-	ff->trunc = 1;
-	fw->kicked = 1;
-	pthread_cond_signal(&fw->cv);
-	pthread_mutex_unlock(&fw->mtx);
+	tell(fw, &ff->trunc);
 }
 
 void
 forward_drop(struct forward *fw, struct fwd_file *ff)
 {
-	pthread_mutex_lock(&fw->mtx);
-	ff->drop = 1;
-	fw->kicked = 1;
-	pthread_cond_signal(&fw->cv);
-	pthread_mutex_unlock(&fw->mtx);
+	tell(fw, &ff->drop);
 }
 
 /* Where ff is acknowledged through; 1 when all of it (sealed) is. */
