@@ -1018,7 +1018,8 @@ void		 xform_pseudonym_free(struct xform *);
 
 /* sink.c: where rewritten bytes go */
 struct sink;
-/* Lines in memory, each cut at line_max bytes (its newline kept). */
+/* Lines in memory, each cut at line_max bytes (its newline kept);
+   SIZE_MAX: nothing cut, the bytes copied once. */
 struct sink	*sink_mem_new(size_t line_max);
 /* What was written: whole lines (all of it when all), valid until the
    next call; taken, they are gone from the sink. */

@@ -8,6 +8,7 @@
 #define ZLIB_CONST
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,17 @@ flush_buf(struct sink *k)
 int
 sink_write(struct sink *k, const char *p, size_t n)
 {
+	if (k->mem && k->line_max == SIZE_MAX) {
+		/* nothing is cut: straight into memory, no staging copy */
+		if (k->mlen + n > k->mcap) {
+			while (k->mlen + n > k->mcap)
+				k->mcap = k->mcap ? k->mcap * 2 : 64 * 1024;
+			k->m = xreallocarray(k->m, 1, k->mcap);
+		}
+		memcpy(k->m + k->mlen, p, n);
+		k->mlen += n;
+		return 0;
+	}
 	if (n <= OUT_BUF_SIZE - k->olen) {
 		memcpy(k->out + k->olen, p, n);
 		k->olen += n;
