@@ -173,6 +173,43 @@ mask_pseudonym(const struct cmd_opts *o, int out, int flush,
 	return rc == -1 ? 1 : 0;
 }
 
+/*
+ * How many threads mask on: --threads, else the cores, but one where
+ * lines must go out as they come (a pipe in, --output: a piped log),
+ * for pseudonyms (a line without a time takes the line before's, for
+ * its day's key) and for formats whose lines change how later ones read.
+ */
+static int
+mask_threads(const struct cmd_opts *o, const struct format *fmt)
+{
+	struct stat st;
+
+	if (o->output != NULL || fsio_fstat(STDIN_FILENO, &st) == -1 ||
+	    !S_ISREG(st.st_mode) || fmt == NULL || format_has_state(fmt))
+		return 1;
+	return o->threads > 0 ? o->threads : threads_default();
+}
+
+/* fmt, and n - 1 more equal formats, a worker's each. */
+static int
+mask_threaded(const struct cmd_opts *o, struct format *fmt, int n, int out,
+    struct line_stats *ls, const char **errstr)
+{
+	struct format *fmts[THREADS_MAX];
+	struct tz *zones[THREADS_MAX];
+	int i, rc;
+
+	fmts[0] = fmt;
+	for (i = 1; i < n; i++)
+		fmts[i] = mask_format(o, &zones[i]);
+	rc = rewrite_stream_threads(STDIN_FILENO, out, fmts, n, ls, errstr);
+	for (i = 1; i < n; i++) {
+		format_free(fmts[i]);
+		tz_free(zones[i]);
+	}
+	return rc;
+}
+
 int
 cmd_mask(const struct cmd_opts *o)
 {
@@ -181,7 +218,7 @@ cmd_mask(const struct cmd_opts *o)
 	struct tz *zone = NULL;
 	const char *errstr;
 	struct stat st;
-	int rc, flush, out;
+	int rc, flush, out, nthreads;
 
 	line_stats_init(&ls);
 	if (o->set != NULL && !o->pseudonym)
@@ -202,9 +239,11 @@ cmd_mask(const struct cmd_opts *o)
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 	}
+	nthreads = mask_threads(o, fmt);
 	if (o->pseudonym)
 		rc = mask_pseudonym(o, out, flush, &ls) ? -1 : 0;
-	else if ((rc = rewrite_stream(STDIN_FILENO, out, fmt, flush, &ls,
+	else if ((rc = nthreads > 1 ? mask_threaded(o, fmt, nthreads, out, &ls,
+	    &errstr) : rewrite_stream(STDIN_FILENO, out, fmt, flush, &ls,
 	    &errstr)) == -1)
 		log_warnx("mask: %s", errstr);
 	if (ls.bad > 0)

@@ -221,6 +221,12 @@ format_state_new(const struct format *f)
 	return f->ops->state_new != NULL ? f->ops->state_new(f) : NULL;
 }
 
+int
+format_has_state(const struct format *f)
+{
+	return f->ops->state_new != NULL;
+}
+
 void
 format_state_free(const struct format *f, void *state)
 {

@@ -444,6 +444,8 @@ void		 format_free(struct format *);
 struct format	*format_clone(const struct format *);
 void		*format_state_new(const struct format *);
 void		 format_state_free(const struct format *, void *);
+/* Lines change how later ones read (w3c's #Fields): one reader only. */
+int		 format_has_state(const struct format *);
 /* One line: sc's spans, time and verdict. */
 void		 format_scan(struct format *, void *state, const char *line,
 		    size_t len, int64_t ref, struct scan *sc);
@@ -1211,6 +1213,9 @@ void		 line_set_holds(struct line_engine *, const struct holds *);
 const char	*line_error(const struct line_engine *);
 void		 line_free(struct line_engine *);
 void		 line_stats_init(struct line_stats *);
+/* st and then later's lines, as if one pass (later's numbers follow). */
+void		 line_stats_add(struct line_stats *st,
+		    const struct line_stats *later);
 
 /* rewrite.c: a whole file through the engine */
 /* Options of one pass over a file. */
@@ -1270,6 +1275,15 @@ int		 rewrite_stream(int infd, int outfd, struct format *,
 int		 rewrite_stream_opts(int infd, int outfd,
 		    const struct rewrite_opts *, int line_flush,
 		    struct line_stats *, const char **errstr);
+
+#define THREADS_MAX	64
+/* The cores online (1 .. THREADS_MAX): what --threads defaults to. */
+int		 threads_default(void);
+/* chunks.c: lethe mask of a regular file on nthreads workers, worker i
+   reading with fmts[i] (equal formats); the output is the same bytes. */
+int		 rewrite_stream_threads(int infd, int outfd,
+		    struct format **fmts, int nthreads, struct line_stats *,
+		    const char **errstr);
 
 /* tail.c: following a file as it grows */
 #define TAIL_HEAD	1024	/* bytes hashed to know a file again */
@@ -1738,6 +1752,7 @@ enum cmd_flags {
 	CMD_REPORT_OPTS	= 1 << 7,
 	CMD_ONE_ARG	= 1 << 8,	/* exactly one argument */
 	CMD_REVEAL_OPTS	= 1 << 9,
+	CMD_THREADS	= 1 << 10,	/* --threads N */
 };
 
 struct cmd_opts {
@@ -1773,6 +1788,7 @@ struct cmd_opts {
 	const char	*receipt;
 	int64_t		 wait;		/* seconds */
 	const char	*wait_arg;
+	int		 threads;	/* --threads; 0: not given */
 	char	       **args;
 	size_t		 nargs;
 };

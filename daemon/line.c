@@ -62,6 +62,55 @@ line_stats_init(struct line_stats *st)
 	st->first_time = st->last_time = st->oldest_full = TIME_NONE;
 }
 
+static void	first(uint64_t *, uint64_t *, uint64_t, uint64_t);
+
+/* One count with its first line, the later part's numbers offset. */
+static void
+add_first(uint64_t *n, uint64_t *fst, uint64_t k, uint64_t kfirst,
+    uint64_t offset)
+{
+	if (k > 0)
+		first(n, fst, kfirst + offset, k);
+}
+
+static int64_t
+min_time(int64_t a, int64_t b)
+{
+	return a == TIME_NONE ? b : b == TIME_NONE ? a : a < b ? a : b;
+}
+
+void
+line_stats_add(struct line_stats *st, const struct line_stats *later)
+{
+	uint64_t off = st->lines;
+	int i;
+
+	st->lines += later->lines;
+	st->bytes_in += later->bytes_in;
+	st->bytes_out += later->bytes_out;
+	st->timed += later->timed;
+	st->future += later->future;
+	st->disorder += later->disorder;
+	add_first(&st->bad, &st->bad_first, later->bad, later->bad_first, off);
+	add_first(&st->bad_past, &st->bad_past_first, later->bad_past,
+	    later->bad_past_first, off);
+	add_first(&st->stray, &st->stray_first, later->stray,
+	    later->stray_first, off);
+	add_first(&st->full_past, &st->full_past_first, later->full_past,
+	    later->full_past_first, off);
+	st->long_lines += later->long_lines;
+	st->addrs_masked += later->addrs_masked;
+	st->held += later->held;
+	for (i = 0; i < FIELDS_MAX; i++)
+		st->field_lines[i] += later->field_lines[i];
+	if (st->first_time == TIME_NONE)
+		st->first_time = later->first_time;
+	if (later->last_time != TIME_NONE)
+		st->last_time = later->last_time;
+	st->oldest_full = min_time(st->oldest_full, later->oldest_full);
+	st->pending_full += later->pending_full;
+}
+
 struct line_engine *
 line_new(const struct line_opts *o, struct line_stats *st)
 {

@@ -39,6 +39,7 @@ enum {
 	OPT_HTML,
 	OPT_DATE,
 	OPT_PSEUDONYM,
+	OPT_THREADS,
 };
 
 static const struct option longopts[] = {
@@ -72,6 +73,7 @@ static const struct option longopts[] = {
 	{ "html",	 required_argument, NULL, OPT_HTML },
 	{ "date",	 required_argument, NULL, OPT_DATE },
 	{ "pseudonym",	 no_argument,	    NULL, OPT_PSEUDONYM },
+	{ "threads",	 required_argument, NULL, OPT_THREADS },
 	{ NULL,		 0,		    NULL, 0 },
 };
 
@@ -83,9 +85,9 @@ static const struct cmd {
 	int		 opts;		/* enum cmd_flags it takes */
 } cmds[] = {
 	{ "check", cmd_check, 0 },
-	{ "once", cmd_once, CMD_DRY_RUN },
+	{ "once", cmd_once, CMD_DRY_RUN | CMD_THREADS },
 	{ "audit", cmd_audit, 0 },
-	{ "mask", cmd_mask, CMD_MASK_OPTS | CMD_SET_OPT },
+	{ "mask", cmd_mask, CMD_MASK_OPTS | CMD_SET_OPT | CMD_THREADS },
 	{ "run", cmd_run, 0 },
 	{ "find", cmd_find, CMD_ARGS | CMD_FIND_OPTS | CMD_SET_OPT },
 	{ "erase", cmd_erase, CMD_ARGS | CMD_ERASE_OPTS | CMD_SET_OPT },
@@ -101,7 +103,8 @@ usage(int status)
 	    "usage: lethe [-v] [-c FILE] [--now TIME] COMMAND\n"
 	    "  run                 the daemon (foreground)\n"
 	    "  check               validate the config; errors as file:line\n"
-	    "  once [--dry-run]    do every action due now, then exit\n"
+	    "  once [--dry-run] [--threads N]\n"
+	    "                      do every action due now, then exit\n"
 	    "  audit               list full addresses past the window\n"
 	    "  find [--since TIME] [--until TIME] [--set NAME] [--json]\n"
 	    "       [--export FILE] ADDR|CIDR...\n"
@@ -120,7 +123,7 @@ usage(int status)
 	    "  mask [--format F | --log-format STR] [--addresses LIST]\n"
 	    "       [--regex RE] [--time-key K] [--time-format F]\n"
 	    "       [--timezone Z] [--ipv4-prefix N] [--ipv6-prefix N]\n"
-	    "       [--mask-hostnames] [--output FILE]\n"
+	    "       [--mask-hostnames] [--output FILE] [--threads N]\n"
 	    "                      mask stdin to stdout (or append to FILE)\n"
 	    "  mask --pseudonym [--set NAME] [--output FILE]\n"
 	    "                      the same with a set's format and pseudonyms\n"
@@ -173,6 +176,20 @@ parse_prefix(const char *s, int max)
 	return (int)v;
 }
 
+/* --threads N: 1 .. THREADS_MAX. */
+static int
+parse_threads(const char *s)
+{
+	const char *errstr;
+	long long v;
+
+	v = strtonum(s, 1, THREADS_MAX, &errstr);
+	if (errstr != NULL)
+		fatalx("--threads \"%s\" is %s (1..%d)", log_esc(s), errstr,
+		    THREADS_MAX);
+	return (int)v;
+}
+
 /* One option into o; returns the flag it needs, or -1 (unknown). */
 static int
 parse_opt(int ch, struct cmd_opts *o)
@@ -215,6 +232,8 @@ parse_opt(int ch, struct cmd_opts *o)
 	case OPT_RELEASE: o->release = optarg; return CMD_HOLD_OPTS;
 	case OPT_RECEIPT: o->receipt = optarg; return CMD_ERASE_OPTS;
 	case OPT_WAIT: o->wait_arg = optarg; return CMD_ERASE_OPTS;
+	case OPT_THREADS: o->threads = parse_threads(optarg);
+		return CMD_THREADS;
 	default: return -1;
 	}
 }
