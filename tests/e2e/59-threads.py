@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""lethe mask --threads N: a regular file cut into chunks masked on N
+workers gives the bytes one thread gives, and the bytes an independent
+masker (this test's, python's ipaddress) expects: on a large generated
+log with odd lines, on lines longer than a chunk (4 MiB) at and around
+its size, on a last line without a newline, on a single line that is
+the whole file, on empty input, and from an offset of stdin.  The
+count of lines not understood, and the first one's number, are the
+same on every thread count."""
+
+import os
+import re
+import subprocess
+
+import lethelib as L
+import passlib
+
+t = L.Test("59-threads")
+root = t.mkdtemp()
+rng = L.random.Random(59)
+MIB = 1 << 20
+NLINES = passlib.count(120000, 30000, "generated lines")
+THREADS = [1, 2, 3, 7]
+
+
+def mask(path, threads, fmt="main", offset=0, timeout=300):
+    with open(path, "rb") as f:
+        if offset:
+            f.seek(offset)
+        p = subprocess.run([L.LETHE, "mask", "--format", fmt, "--threads",
+                            str(threads)], stdin=f, capture_output=True,
+                           timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def bad_report(err):
+    m = re.search(r"(\d+) of (\d+) lines not understood \(first at line "
+                  r"(\d+)\)", err)
+    return m.groups() if m else None
+
+
+def check_file(what, path, expect=None, fmt="main", offset=0):
+    """Every thread count gives the same bytes and report; expect: the
+    bytes the test's own masker wants."""
+    first = None
+    for n in THREADS:
+        rc, out, err = mask(path, n, fmt, offset)
+        if not t.check(rc == 0, "%s, --threads %d: exit %s, stderr %r" % (
+                what, n, rc, err[:300])):
+            continue
+        if expect is not None and out != expect:
+            gl, el = out.split(b"\n"), expect.split(b"\n")
+            i = next((i for i, (g, e) in enumerate(zip(gl, el)) if g != e),
+                     min(len(gl), len(el)))
+            t.fail("%s, --threads %d: %d bytes out, %d expected; first "
+                   "difference at line %d: %s" % (
+                       what, n, len(out), len(expect), i + 1,
+                       L.describe_diff(gl[i] if i < len(gl) else b"",
+                                       el[i] if i < len(el) else b"")))
+        if first is None:
+            first = (n, out, bad_report(err))
+            continue
+        t.check(out == first[1], "%s: --threads %d gives %d bytes, "
+                "--threads %d %d bytes, not the same" % (
+                    what, n, len(out), first[0], len(first[1])))
+        t.check(bad_report(err) == first[2], "%s: --threads %d reports %r, "
+                "--threads %d %r" % (what, n, bad_report(err), first[0],
+                                     first[2]))
+    return first
+
+
+# ---- 1. a large log: odd lines (no time, garbage, NULs, bad UTF-8) and
+# long lines around the chunk size at random places
+T0 = L.iso_to_epoch("2026-11-01T00:00:00Z")
+lines = L.gen_lines(rng, "main", T0, T0 + 86400, NLINES)
+LONG = [MIB + 1, 4 * MIB - 200, 4 * MIB - 1, 4 * MIB, 4 * MIB + 1,
+        9 * MIB + 7]
+for size in LONG:
+    at = rng.randrange(len(lines))
+    lines.insert(at, L.long_line(rng, "main", lines[at].time or T0, size))
+src = os.path.join(root, "big.log")
+data = b"".join(l.orig + b"\n" for l in lines)
+with open(src, "wb") as f:
+    f.write(data)
+expect = b"".join(l.masked + b"\n" for l in lines)
+r = check_file("generated log (%d lines, %d bytes)" % (len(lines), len(data)),
+               src, expect)
+if r is not None:
+    rep = r[2]
+    t.check(rep is not None and int(rep[1]) == len(lines),
+            "generated log: reported %r, the test made %d lines" % (
+                rep, len(lines)))
+    # the one-threaded path that a pipe takes: the same bytes and report
+    with open(src, "rb") as f:
+        cat = subprocess.Popen(["cat"], stdin=f, stdout=subprocess.PIPE)
+        p = subprocess.run([L.LETHE, "mask", "--format", "main"],
+                           stdin=cat.stdout, capture_output=True, timeout=300)
+        cat.stdout.close()
+        cat.wait()
+    t.check(p.stdout == r[1] and bad_report(p.stderr.decode()) == rep,
+            "generated log through a pipe: %d bytes, report %r; from the "
+            "file %d bytes, %r" % (len(p.stdout),
+                                   bad_report(p.stderr.decode()),
+                                   len(r[1]), rep))
+    # independent: no full address left in remote_addr or the XFF list
+    left = 0
+    for ln in r[1].split(b"\n"):
+        if ln and L.full_addresses_main(ln):
+            left += 1
+    t.check(left == 0, "generated log: %d lines out keep a full address" %
+            left)
+
+# ---- 2. from an offset inside a line (stdin was read from before)
+off = len(data) // 3 + 5
+check_file("from offset %d" % off, src, None, offset=off)
+
+# ---- 3. the last line without a newline, long and short
+for size in (4 * MIB + 3, 100):
+    ls = L.gen_lines(rng, "main", T0, T0 + 3600, 5000, weird=False)
+    ll = L.long_line(rng, "main", T0 + 3600, size)
+    p = os.path.join(root, "nonl-%d.log" % size)
+    with open(p, "wb") as f:
+        f.write(b"".join(l.orig + b"\n" for l in ls) + ll.orig)
+    check_file("last line of %d bytes without a newline" % size, p,
+               b"".join(l.masked + b"\n" for l in ls) + ll.masked)
+
+# ---- 4. the whole file one line, with and without its newline; empty
+for size, nl in ((10 * MIB, True), (10 * MIB, False), (4 * MIB - 1, True)):
+    ll = L.long_line(rng, "main", T0, size)
+    p = os.path.join(root, "one-%d-%d.log" % (size, nl))
+    with open(p, "wb") as f:
+        f.write(ll.orig + (b"\n" if nl else b""))
+    check_file("one line of %d bytes%s" % (size, "" if nl else
+                                             ", no newline"), p,
+               ll.masked + (b"\n" if nl else b""))
+p = os.path.join(root, "empty.log")
+open(p, "wb").close()
+check_file("empty input", p, b"")
+
+# ---- 5. combined (another format) and a log_format string
+ls = L.gen_lines(rng, "combined", T0, T0 + 86400, NLINES // 4)
+p = os.path.join(root, "combined.log")
+with open(p, "wb") as f:
+    f.write(b"".join(l.orig + b"\n" for l in ls))
+check_file("combined", p, b"".join(l.masked + b"\n" for l in ls),
+           fmt="combined")
+
+# ---- 6. --threads out of range is refused, naming the range
+for bad in ("0", "65", "two"):
+    res = L.run(["mask", "--threads", bad], stdin=b"")
+    t.check(res.rc == 1 and "--threads" in res.err and "1..64" in res.err,
+            "--threads %s: exit %s, stderr %r" % (bad, res.rc, res.err))
+t.done()
