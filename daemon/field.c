@@ -156,12 +156,15 @@ strip_one(const char *s, size_t *a, size_t *b)
 		(*a)++, (*b)--;
 		return 1;
 	}
-	/* RFC 7239's node names */
-	if (n >= 4 && strncasecmp(s + *a, "for=", 4) == 0) {
+	/* RFC 7239's node names (the first byte first: no call for an
+	   address) */
+	if (n >= 4 && (s[*a] | 0x20) == 'f' &&
+	    strncasecmp(s + *a, "for=", 4) == 0) {
 		*a += 4;
 		return 1;
 	}
-	if (n >= 3 && strncasecmp(s + *a, "by=", 3) == 0) {
+	if (n >= 3 && (s[*a] | 0x20) == 'b' &&
+	    strncasecmp(s + *a, "by=", 3) == 0) {
 		*a += 3;
 		return 1;
 	}
@@ -332,7 +335,8 @@ element(const struct field_opts *fo, const char *s, size_t a, size_t b,
 		b -= n;
 	n = b - a;
 	if (n == 0 || (n == 1 && s[a] == '-') || (n == 7 &&
-	    strncasecmp(s + a, "unknown", 7) == 0) || s[a] == '_')
+	    (s[a] | 0x20) == 'u' && strncasecmp(s + a, "unknown", 7) == 0) ||
+	    s[a] == '_')
 		return;
 	if ((bracketed_v4(s, &a, &b) && try_addr(fo, s, a, b, map, base,
 	    field, sp)) || try_addr(fo, s, a, b, map, base, field, sp)) {

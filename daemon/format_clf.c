@@ -233,6 +233,11 @@ next_quote(const struct clf_match *m, size_t i)
 	return m->len;
 }
 
+/* Bytes that end a token: blank, tab, quote. */
+static const unsigned char token_end[256] = {
+	['\t'] = 1, [' '] = 1, ['"'] = 1,
+};
+
 /* How far a field of this item may reach from pos. */
 static size_t
 limit(const struct clf_match *m, const struct tpl_item *it, size_t pos)
@@ -244,12 +249,24 @@ limit(const struct clf_match *m, const struct tpl_item *it, size_t pos)
 	if (it->quoted || it->cls == TC_FREE || it->cls == TC_TIMEPAT)
 		return next_quote(m, pos);
 	for (i = pos; i < m->len; i++)
-		if (m->s[i] == ' ' || m->s[i] == '\t' || m->s[i] == '"')
+		if (token_end[(unsigned char)m->s[i]])
 			break;
 	return i;
 }
 
 static int	match(struct clf_match *, size_t, size_t);
+
+/* Literals are a few bytes (" - ", "] \"", "\" \""): no call for them. */
+static inline int
+lit_eq(const char *a, const char *b, size_t n)
+{
+	while (n > 0 && *a == *b) {
+		a++;
+		b++;
+		n--;
+	}
+	return n == 0;
+}
 
 /* A time field that must parse where it is. */
 static int
@@ -310,8 +327,8 @@ match(struct clf_match *m, size_t i, size_t pos)
 		return pos == m->len ? 0 : -1;
 	it = &t->v[i];
 	if (it->lit)
-		return m->len - pos >= it->len && memcmp(m->s + pos, it->text,
-		    it->len) == 0 ? match(m, i + 1, pos + it->len) : -1;
+		return m->len - pos >= it->len && lit_eq(m->s + pos, it->text,
+		    it->len) ? match(m, i + 1, pos + it->len) : -1;
 	if ((it->cls == TC_CLF || it->cls == TC_ISO) && !it->quoted)
 		return fixed_shape(m, it, pos, &end) == 0 ?
 		    take(m, i, pos, end) : -1;
@@ -333,11 +350,80 @@ match(struct clf_match *m, size_t i, size_t pos)
 		    q[-1] == ',')
 			continue;
 		if (m->len - (size_t)(q - m->s) >= next->len &&
-		    memcmp(q, next->text, next->len) == 0 &&
+		    lit_eq(q, next->text, next->len) &&
 		    take(m, i, pos, (size_t)(q - m->s)) == 0)
 			return 0;
 	}
 	return -1;
+}
+
+/* Where field i from pos first ends as match() would try it (the next
+   literal fits, its time parses), or SIZE_MAX. */
+static size_t
+first_end(struct clf_match *m, size_t i, size_t pos)
+{
+	const struct tpl_item *it = &m->c->tpl.v[i], *next = it + 1;
+	const char *q;
+	size_t lim, at, end;
+
+	lim = limit(m, it, pos);
+	for (at = pos; at <= lim; at = end + 1) {
+		q = memchr(m->s + at, next->text[0], lim - at + (lim < m->len));
+		if (q == NULL || (end = (size_t)(q - m->s)) > lim)
+			break;
+		if (it->role == TR_LIST && !it->quoted && end > pos &&
+		    q[-1] == ',')
+			continue;
+		if (m->len - end >= next->len && lit_eq(q, next->text,
+		    next->len) && time_ok(m, i, pos, end))
+			return end;
+	}
+	return SIZE_MAX;
+}
+
+/*
+ * The first path match() tries, walked without going back: each field
+ * ends at the first place its next literal fits.  Most lines take it, so
+ * most lines cost no recursion.  0: the whole line matched that way (the
+ * positions are set, as match() would set them); -1: it did not, and
+ * match() decides (another path, or none).
+ */
+static int
+first_path(struct clf_match *m)
+{
+	const struct tpl *t = &m->c->tpl;
+	const struct tpl_item *it;
+	uint32_t *p = m->c->pos;
+	size_t i, pos = 0, end;
+
+	if (t->n + 1 > STEPS_MAX)
+		return -1;	/* match() would stop on the way */
+	for (i = 0; i < t->n; i++, pos = end) {
+		it = &t->v[i];
+		if (it->lit) {
+			if (m->len - pos < it->len || !lit_eq(m->s + pos,
+			    it->text, it->len))
+				return -1;
+			end = pos + it->len;
+			continue;
+		}
+		if ((it->cls == TC_CLF || it->cls == TC_ISO) && !it->quoted) {
+			if (fixed_shape(m, it, pos, &end) == -1 ||
+			    !time_ok(m, i, pos, end))
+				return -1;
+		} else if (i + 1 == t->n) {
+			if ((end = limit(m, it, pos)) != m->len ||
+			    !time_ok(m, i, pos, end))
+				return -1;
+		} else if ((it->cls == TC_FREE && !it->quoted &&
+		    m->len - pos >= 2 && m->s[pos] == '"' &&
+		    m->s[pos + 1] == '"') ||
+		    (end = first_end(m, i, pos)) == SIZE_MAX)
+			return -1;	/* Apache's "" user: match()'s way */
+		p[2 * i] = (uint32_t)pos;
+		p[2 * i + 1] = (uint32_t)end;
+	}
+	return pos == m->len ? 0 : -1;
 }
 
 /* parse_clf with a cache: lines come in time order, many in a second. */
@@ -377,7 +463,7 @@ clf_scan(struct format *f, void *state UNUSED, const char *line, size_t len,
 	m.len = len > 0 && line[len - 1] == '\r' ? len - 1 : len;
 	m.ref = ref;
 	m.steps = 0;
-	if (match(&m, 0, 0) == -1) {
+	if (first_path(&m) == -1 && match(&m, 0, 0) == -1) {
 		sc->bad = SCAN_NOMATCH;
 		return;
 	}
