@@ -1,11 +1,26 @@
 #!/usr/bin/env python3
-"""Write a synthetic nginx access log (format main: combined plus a quoted
-X-Forwarded-For list) of about --size bytes, the same for the same --seed.
-Lines are spread over one day from --start, in time order; remote_addr is
-IPv4 (80%) or IPv6; a third of the lines carry an XFF list.  With --format
-json the same fields go out as nginx's escape=json log_format writes them
-(keys time_local, remote_addr, request, status, body_bytes_sent,
-http_referer, http_user_agent, http_x_forwarded_for).
+"""Write a synthetic web server log of about --size bytes, the same for the
+same --seed, in one of the layouts lethe reads (--format):
+
+    main            nginx's main: combined plus a quoted X-Forwarded-For list
+    json            nginx's escape=json log_format (keys time_local,
+                    remote_addr, request, status, body_bytes_sent,
+                    http_referer, http_user_agent, http_x_forwarded_for)
+    combined        Apache's (and nginx's) combined
+    common          Apache's common
+    vhost_combined  Debian's vhost_combined: "%v:%p " before combined
+    nginx_error     nginx's error_log: ", client: ADDR" and nginx's own
+                    "*N client ADDR closed keepalive connection"
+    apache_error    Apache 2.4's default ErrorLogFormat, "[client ADDR:PORT]"
+    w3c             IIS's W3C extended log: #Software, #Version, #Date and
+                    #Fields directives, then lines of blank-separated fields
+
+Every layout draws the same requests and addresses in the same order for a
+seed (the random generator is used alike; main and json are what they
+always were), so line N of one has the request and client of line N of
+another, as far as both go.  Lines are spread over about one day from
+--start, in time order; remote_addr is IPv4 (80%) or IPv6; a third of main's
+and json's lines carry an XFF list (the other layouts have no XFF field).
 
     python3 tests/bench/gen.py --seed 1 --size 200M --out /tmp/x/access.log
     python3 tests/bench/gen.py --format json --size 200M --out /tmp/x/a.json
@@ -19,6 +34,7 @@ import time
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
           "Oct", "Nov", "Dec"]
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 UAS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, "
@@ -35,6 +51,21 @@ PATHS = ["/", "/index.html", "/wp-login.php", "/api/v1/items?id=%d",
          "/images/%d.png", "/feed.xml", "/robots.txt"]
 REFS = ["-", "https://example.com/", "https://www.google.com/",
         "https://example.com/page/%d"]
+VHOSTS = ["www.example.com:443", "www.example.com:80", "api.example.com:443",
+          "static.example.net:443"]
+FORMATS = ["main", "json", "combined", "common", "vhost_combined",
+           "nginx_error", "apache_error", "w3c"]
+# about a line's length, so that the lines span about a day (main's and
+# json's as they always were)
+AVG = {"main": 186, "json": 186, "combined": 171, "common": 91,
+       "vhost_combined": 192, "nginx_error": 202, "apache_error": 190,
+       "w3c": 172}
+W3C_HEAD = ("#Software: Microsoft Internet Information Services 10.0\n"
+            "#Version: 1.0\n"
+            "#Date: %s\n"
+            "#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query "
+            "s-ip s-port cs-username cs(User-Agent) cs(Referer) sc-status "
+            "sc-substatus sc-win32-status sc-bytes time-taken\n")
 
 
 def parse_size(s):
@@ -44,17 +75,81 @@ def parse_size(s):
     return int(s)
 
 
+def nginx_error(m, p, st, n, r, worker):
+    """What nginx's error_log says of a request: the text before the
+    client's address ("LEVEL] PID#TID: *", the connection number, then
+    this) and after it."""
+    pid = "%d#%d: *" % (worker, worker)
+    req = ', server: example.com, request: "%s %s HTTP/1.1"' % (m, p)
+    host = ', host: "example.com"'
+    if r != "-":
+        host += ', referrer: "%s"' % r
+    if st == 404:
+        return ("error] " + pid, ' open() "/usr/share/nginx/html%s" failed '
+                "(2: No such file or directory), client: "
+                % p.split("?")[0], req + host)
+    if st == 500:
+        return ("error] " + pid, " upstream timed out (110: Connection "
+                "timed out) while reading response header from upstream, "
+                "client: ", req + ', upstream: "http://127.0.0.1:8080%s"'
+                % p + host)
+    if st == 301:
+        return ("error] " + pid, ' limiting requests, excess: 0.%03d by '
+                'zone "one", client: ' % (n % 1000), req + host)
+    if m == "POST":
+        return ("warn] " + pid, " a client request body is buffered to a "
+                "temporary file /var/cache/nginx/client_temp/%010d, "
+                "client: " % n, req + host)
+    if st == 304:
+        return ("info] " + pid, " SSL_do_handshake() failed (SSL: "
+                "error:0A00006C:SSL routines::bad key share) while SSL "
+                "handshaking, client: ", ", server: 0.0.0.0:443")
+    return ("info] " + pid, " client ", " closed keepalive connection")
+
+
+def apache_error(m, p, st, n, r, worker):
+    """Apache 2.4's error line for a request: the text after the time up
+    to the client's "ADDR:", and after its port."""
+    pid = "[pid %d:tid %d] [client " % (worker, 139900000000000 + n)
+    ref = ", referer: " + r if r != "-" else ""
+    path = p.split("?")[0]
+    if st == 404:
+        return ("[core:info] " + pid, "] AH00128: File does not exist: "
+                "/var/www/html%s%s" % (path, ref))
+    if st == 500:
+        return ("[proxy_fcgi:error] " + pid, "] AH01071: Got error "
+                "'Primary script unknown'" + ref)
+    if st == 301:
+        return ("[authz_core:error] " + pid, "] AH01630: client denied by "
+                "server configuration: /var/www/html%s%s" % (path, ref))
+    if m == "POST":
+        return ("[php:warn] " + pid, "] PHP Warning:  Undefined variable "
+                "$id in /var/www/html/index.php on line %d%s" %
+                (n % 400 + 1, ref))
+    return ("[ssl:info] " + pid, "] AH01964: Connection to child %d "
+            "established (server example.com:443)" % (n % 64))
+
+
+def w3c(m, p, st, n, r, ua):
+    """The fields of an IIS line after c-ip (blanks in values are '+')."""
+    stem, _, query = p.partition("?")
+    return " %s %s %s 198.51.100.10 443 - %s %s %d 0 0 %d %d\n" % (
+        m, stem, query or "-", ua.replace(" ", "+"), r, st, n,
+        n // 2000 + 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--size", default="200M")
     ap.add_argument("--out", required=True)
     ap.add_argument("--start", default="2026-11-01T00:00:00Z")
-    ap.add_argument("--format", choices=["main", "json"], default="main")
+    ap.add_argument("--format", choices=FORMATS, default="main")
     a = ap.parse_args()
     size = parse_size(a.size)
     rng = random.Random(a.seed)
     start = calendar.timegm(time.strptime(a.start, "%Y-%m-%dT%H:%M:%SZ"))
+    kind = a.format
 
     v4 = ["%d.%d.%d.%d" % (rng.randrange(1, 224), rng.randrange(256),
                            rng.randrange(256), rng.randrange(1, 255))
@@ -73,49 +168,102 @@ def main():
          for _ in range(200)]
     xffs = ["-"] * (2 * len(xffs)) + xffs
     tails = []
-    js = a.format == "json"
-    for _ in range(4000):
+    for i in range(4000):
         p = rng.choice(PATHS)
         if "%d" in p:
             p = p % rng.randrange(100000)
         r = rng.choice(REFS)
         if "%d" in r:
             r = r % rng.randrange(1000)
-        fmt = ('","request":"%s %s HTTP/1.1","status":%d,'
-               '"body_bytes_sent":%d,"http_referer":"%s",'
-               '"http_user_agent":"%s","http_x_forwarded_for":"') if js \
-            else '] "%s %s HTTP/1.1" %d %d "%s" "%s" "'
-        tails.append(fmt % (
-            rng.choice(["GET", "GET", "GET", "POST", "HEAD"]), p,
-            rng.choice([200, 200, 200, 304, 404, 301, 500]),
-            rng.randrange(0, 200000), r, rng.choice(UAS)))
-    end = '"}\n' if js else '"\n'
+        m = rng.choice(["GET", "GET", "GET", "POST", "HEAD"])
+        st = rng.choice([200, 200, 200, 304, 404, 301, 500])
+        n = rng.randrange(0, 200000)
+        ua = rng.choice(UAS)
+        if kind == "json":
+            tails.append('","request":"%s %s HTTP/1.1","status":%d,'
+                         '"body_bytes_sent":%d,"http_referer":"%s",'
+                         '"http_user_agent":"%s","http_x_forwarded_for":"'
+                         % (m, p, st, n, r, ua))
+        elif kind == "main":
+            tails.append('] "%s %s HTTP/1.1" %d %d "%s" "%s" "'
+                         % (m, p, st, n, r, ua))
+        elif kind in ("combined", "vhost_combined"):
+            tails.append('] "%s %s HTTP/1.1" %d %d "%s" "%s"\n'
+                         % (m, p, st, n, r, ua))
+        elif kind == "common":
+            tails.append('] "%s %s HTTP/1.1" %d %d\n' % (m, p, st, n))
+        elif kind == "nginx_error":
+            tails.append(nginx_error(m, p, st, n, r, 1234 + i % 4))
+        elif kind == "apache_error":
+            tails.append(apache_error(m, p, st, n, r, 35700 + i % 8))
+        else:
+            tails.append(w3c(m, p, st, n, r, ua))
+    end = '"}\n' if kind == "json" else '"\n'
 
-    avg = 186
-    n = max(1, size // avg)
+    n = max(1, size // AVG[kind])
     step = 86400.0 / n
     written = 0
     t = float(start)
     tcache = (None, None)
     choice = rng.choice
+    k = 0                           # lines so far
+    head = ""
+    if kind == "w3c":
+        g = time.gmtime(start)
+        head = W3C_HEAD % time.strftime("%Y-%m-%d %H:%M:%S", g)
     with open(a.out, "wb", buffering=0) as f:
         while written < size:
-            buf = []
+            buf = [head]
+            head = ""
             for _ in range(20000):
                 sec = int(t)
                 if sec != tcache[0]:
                     g = time.gmtime(sec)
-                    ts = "%02d/%s/%04d:%02d:%02d:%02d +0000" % (
-                        g.tm_mday, MONTHS[g.tm_mon - 1], g.tm_year, g.tm_hour,
-                        g.tm_min, g.tm_sec)
-                    tcache = (sec, '{"time_local":"%s","remote_addr":"' % ts
-                              if js else " - - [" + ts)
-                if js:
-                    buf.append(tcache[1] + choice(ras) + choice(tails) +
-                               choice(xffs) + end)
+                    if kind == "json":
+                        ts = '{"time_local":"%02d/%s/%04d:%02d:%02d:%02d ' \
+                            '+0000","remote_addr":"'
+                    elif kind == "nginx_error":
+                        ts = "%04d/%02d/%02d %02d:%02d:%02d ["
+                    elif kind == "apache_error":
+                        ts = "[%s %s %02d %02d:%02d:%02d.%%06d %04d] "
+                    elif kind == "w3c":
+                        ts = "%04d-%02d-%02d %02d:%02d:%02d "
+                    else:
+                        ts = " - - [%02d/%s/%04d:%02d:%02d:%02d +0000"
+                    if kind == "nginx_error" or kind == "w3c":
+                        ts = ts % (g.tm_year, g.tm_mon, g.tm_mday,
+                                   g.tm_hour, g.tm_min, g.tm_sec)
+                    elif kind == "apache_error":
+                        ts = ts % (DAYS[g.tm_wday], MONTHS[g.tm_mon - 1],
+                                   g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec,
+                                   g.tm_year)
+                    else:
+                        ts = ts % (g.tm_mday, MONTHS[g.tm_mon - 1],
+                                   g.tm_year, g.tm_hour, g.tm_min, g.tm_sec)
+                    tcache = (sec, ts)
+                # the same draws, in the same order, for every layout
+                ra = choice(ras)
+                tail = choice(tails)
+                xff = choice(xffs)
+                if kind == "main":
+                    buf.append(ra + tcache[1] + tail + xff + end)
+                elif kind == "json":
+                    buf.append(tcache[1] + ra + tail + xff + end)
+                elif kind == "combined" or kind == "common":
+                    buf.append(ra + tcache[1] + tail)
+                elif kind == "vhost_combined":
+                    buf.append(VHOSTS[k & 3] + " " + ra + tcache[1] + tail)
+                elif kind == "nginx_error":
+                    buf.append(tcache[1] + tail[0] + str(k + 1) + tail[1] +
+                               ra + tail[2] + "\n")
+                elif kind == "apache_error":
+                    us = int((t - tcache[0]) * 1e6)
+                    buf.append(tcache[1] % us + tail[0] + ra + ":" +
+                               str(32768 + (k * 7919) % 28000) + tail[1] +
+                               "\n")
                 else:
-                    buf.append(choice(ras) + tcache[1] + choice(tails) +
-                               choice(xffs) + end)
+                    buf.append(tcache[1] + ra + tail)
+                k += 1
                 t += step
             chunk = "".join(buf).encode()
             if written + len(chunk) > size:
