@@ -1031,6 +1031,9 @@ void		 sink_mem_reset(struct sink *);
 /* Buffered writes to fd, plain or gzip (level 6, header comment
    "lethe"); line_flush: every line out as soon as it is complete. */
 struct sink	*sink_fd_new(int fd, int gzip, int line_flush);
+/* Right after sink_fd_new: gzip deflated on n threads (pgzip.c), the
+   same bytes whatever n >= 2; n <= 1 or plain: nothing changes. */
+void		 sink_set_threads(struct sink *, int n);
 int		 sink_write(struct sink *, const char *, size_t);
 /* A complete line was written (line_flush sinks write it out now). */
 int		 sink_line_end(struct sink *);
@@ -1038,6 +1041,18 @@ int		 sink_line_end(struct sink *);
 int		 sink_finish(struct sink *);
 void		 sink_free(struct sink *);
 const char	*sink_error(const struct sink *);
+
+/* pgzip.c: one gzip member deflated on threads (level 6, no MTIME, OS
+   3, the header comment given); what fails, fails every later call. */
+#define PGZIP_BLOCK	(256 * 1024)	/* input per block: see pgzip.c */
+struct pgzip;
+struct pgzip	*pgzip_new(int fd, int threads, const char *comment);
+int		 pgzip_write(struct pgzip *, const char *, size_t);
+/* The last block and the trailer out. */
+int		 pgzip_finish(struct pgzip *);
+/* Joins the threads, whatever state the stream is in. */
+void		 pgzip_free(struct pgzip *);
+const char	*pgzip_error(const struct pgzip *);
 
 /* source.c: plain or gzip bytes from a descriptor */
 struct source;

@@ -3,7 +3,8 @@
  * buffer and handed on in big writes, plain or through deflate (gzip,
  * level 6, the header comment "lethe" that marks files lethe wrote); a
  * sink for a pipe (lethe mask as Apache's piped log) writes each line
- * out as soon as it is complete.
+ * out as soon as it is complete.  With threads (sink_set_threads), gzip
+ * is deflated on several cores by pgzip.c instead.
  */
 #define ZLIB_CONST
 
@@ -31,6 +32,7 @@ struct sink {
 	int		 z_live;
 	gz_header	 gzh;
 	unsigned char	*zout;
+	struct pgzip	*pz;		/* gzip on threads, instead of z */
 	const char	*err;
 	char		 errbuf[160];
 	/* sink_mem: the lines, each cut at line_max bytes */
@@ -83,6 +85,27 @@ sink_fd_new(int fd, int gzip, int line_flush)
 	return k;
 }
 
+/*
+ * Gzip on n threads: another deflate stream (blocks, sync flushes) of
+ * the same bytes, with buffers of its own; the single stream and the
+ * staging buffer go.
+ */
+void
+sink_set_threads(struct sink *k, int n)
+{
+	/* after a write it is too late: the single stream goes on */
+	if (n <= 1 || !k->gzip || k->pz != NULL || k->olen > 0 ||
+	    k->z.total_in > 0)
+		return;
+	k->pz = pgzip_new(k->fd, n, gzip_comment);
+	(void)deflateEnd(&k->z);
+	k->z_live = 0;
+	free(k->zout);
+	k->zout = NULL;
+	free(k->out);
+	k->out = NULL;
+}
+
 struct sink *
 sink_mem_new(size_t line_max)
 {
@@ -132,6 +155,7 @@ sink_free(struct sink *k)
 		return;
 	if (k->z_live)
 		(void)deflateEnd(&k->z);
+	pgzip_free(k->pz);
 	free(k->out);
 	free(k->zout);
 	free(k->m);
@@ -236,6 +260,15 @@ flush_buf(struct sink *k)
 	return n == 0 ? 0 : pass(k, k->out, n);
 }
 
+/* pgzip's result, its words as the sink's. */
+static int
+pz_status(struct sink *k, int rc)
+{
+	if (rc == -1)
+		k->err = pgzip_error(k->pz);
+	return rc;
+}
+
 int
 sink_write(struct sink *k, const char *p, size_t n)
 {
@@ -250,6 +283,8 @@ sink_write(struct sink *k, const char *p, size_t n)
 		k->mlen += n;
 		return 0;
 	}
+	if (k->pz != NULL)
+		return pz_status(k, pgzip_write(k->pz, p, n));
 	if (n <= OUT_BUF_SIZE - k->olen) {
 		memcpy(k->out + k->olen, p, n);
 		k->olen += n;
@@ -273,6 +308,8 @@ sink_line_end(struct sink *k)
 int
 sink_finish(struct sink *k)
 {
+	if (k->pz != NULL)
+		return pz_status(k, pgzip_finish(k->pz));
 	if (flush_buf(k) == -1)
 		return -1;
 	if (!k->gzip)

@@ -41,6 +41,23 @@ static int t_failed_checks;
 	}								\
 } while (0)
 
+/* Threads of this process now (/proc/self/status), -1 unknown. */
+static inline int
+t_threads(void)
+{
+	char line[128];
+	FILE *f;
+	int n = -1;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
 struct t_case {
 	const char	*name;
 	void		(*fn)(void);
