@@ -312,6 +312,12 @@ threads_default(void)
 }
 
 int
+threads_of(int conf_threads)
+{
+	return conf_threads > 0 ? conf_threads : threads_default();
+}
+
+int
 rewrite_stream_threads(int infd, int outfd, struct format **fmts,
     int nthreads, struct line_stats *st, const char **errstr)
 {

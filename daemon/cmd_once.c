@@ -242,6 +242,8 @@ act(struct once *w, const struct mfile *f, const struct stat *st,
 	if (lifecycle_rewrite_opts(f, pl, ff, w->o->now, &ro, buf, sizeof(buf),
 	    &newname) == -1)
 		return -1;
+	ro.threads = w->o->threads > 0 ? w->o->threads :
+	    threads_of(w->conf->threads);
 	if (!w->o->dry_run && rewrite_file(f->dir->fd, f->name, newname, st,
 	    &ro, &rs, &why) == -1) {
 		log_warnx("rewrite \"%s\": %s", log_esc(f->path), why);

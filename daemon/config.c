@@ -37,6 +37,7 @@ enum key_id {
 	K_STATE_DIR,
 	K_SWEEP,
 	K_METRICS_FILE,
+	K_THREADS,
 	K_LOGS,
 	K_FORMAT,
 	K_LOG_FORMAT,
@@ -161,6 +162,8 @@ static int	p_transform(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
 static int	p_forward(struct parser *, const struct keydef *, void *,
 		    const char *, const char **);
+static int	p_threads(struct parser *, const struct keydef *, void *,
+		    const char *, const char **);
 
 #define BIT(k)		((uint64_t)1 << (k))
 #define CF(f)	offsetof(struct config, f)
@@ -174,6 +177,8 @@ static const struct keydef keys[K_MAX] = {
 	    1, HOUR, 0, "a duration from 1s to 1h" },
 	[K_METRICS_FILE] = { SEC_GLOBAL, "metrics_file", p_abspath,
 	    CF(metrics_file), 0, 0, 0, "an absolute path" },
+	[K_THREADS] = { SEC_GLOBAL, "threads", p_threads, CF(threads),
+	    1, THREADS_MAX, 0, "auto or a number of threads from 1 to 64" },
 	[K_LOGS] = { SEC_SET, "logs", p_globs, LF(globs),
 	    0, 0, 1, "absolute paths or globs separated by spaces" },
 	[K_FORMAT] = { SEC_SET, "format", p_format, LF(spec.kind),
@@ -540,6 +545,18 @@ p_int(struct parser *p, const struct keydef *k, void *base, const char *v,
 		return -1;
 	*FIELD(base, k, int) = (int)n;
 	return 0;
+}
+
+/* threads: auto (0: the cores online, counted when a rewrite starts). */
+static int
+p_threads(struct parser *p, const struct keydef *k, void *base,
+    const char *v, const char **why)
+{
+	if (strcmp(v, "auto") == 0) {
+		*FIELD(base, k, int) = 0;
+		return 0;
+	}
+	return p_int(p, k, base, v, why);
 }
 
 static int

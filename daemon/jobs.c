@@ -519,6 +519,7 @@ jobs_step(struct daemon *d, struct mfile *f, int64_t now)
 		return now + BACKOFF_MIN;
 	j->actions = pl.actions & (ACT_MASK | ACT_COMPRESS);
 	ro.format = NULL;	/* submit gives the job its own */
+	ro.threads = threads_of(d->conf->threads);
 	j->opts = ro;
 	if (gz != NULL)
 		j->newname = xstrdup(gz);

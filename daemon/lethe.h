@@ -552,6 +552,7 @@ struct config {
 	char		*state_dir;
 	int64_t		 sweep;		/* seconds */
 	char		*metrics_file;	/* Prometheus textfile, or NULL */
+	int		 threads;	/* of a rewrite; 0: auto, the cores */
 	struct logset	*sets;
 	size_t		 nsets;
 };
@@ -1251,6 +1252,7 @@ struct rewrite_opts {
 	void		(*tap)(void *, const void *, size_t);
 	void		*tap_arg;	/* the bytes as stored, to tap */
 	const struct holds *holds;	/* kept full, counted later */
+	int		 threads;	/* > 1: gzip deflated on this many */
 };
 
 struct rewrite_stats {
@@ -1294,6 +1296,8 @@ int		 rewrite_stream_opts(int infd, int outfd,
 #define THREADS_MAX	64
 /* The cores online (1 .. THREADS_MAX): what --threads defaults to. */
 int		 threads_default(void);
+/* A config's threads (0: auto) as a count. */
+int		 threads_of(int conf_threads);
 /* chunks.c: lethe mask of a regular file on nthreads workers, worker i
    reading with fmts[i] (equal formats); the output is the same bytes. */
 int		 rewrite_stream_threads(int infd, int outfd,

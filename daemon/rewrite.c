@@ -69,9 +69,12 @@ pass(struct source *src, const struct rewrite_opts *opts,
 	e = NULL;
 	/* The first bytes say whether the input is gzip, so the output. */
 	n = source_next(src, &buf);
-	if (out->fd != -1)
+	if (out->fd != -1) {
 		lo.sink = sink = sink_fd_new(out->fd, out->gzip == -1 ?
 		    source_gzip(src) : out->gzip, out->line_flush);
+		if (opts->threads > 1)
+			sink_set_threads(sink, opts->threads);
+	}
 	e = line_new(&lo, &rs->l);
 	for (; n > 0; n = source_next(src, &buf))
 		if (line_feed(e, buf, (size_t)n) == -1) {

@@ -145,7 +145,59 @@ with open(p, "wb") as f:
 check_file("combined", p, b"".join(l.masked + b"\n" for l in ls),
            fmt="combined")
 
-# ---- 6. --threads out of range is refused, naming the range
+# ---- 6. once --threads N: a rewrite that compresses, plain and gzip in;
+# the gzip out is one member that gzip -t and python's gzip read, the
+# lines masked as one thread masks them, the same bytes for 2 and 3
+NOW = "2026-12-30T00:00:00Z"
+plain = b"".join(l.orig + b"\n" for l in lines[:NLINES // 2])
+outs = {}
+for n in (1, 2, 3):
+    d = os.path.join(root, "once-%d" % n)
+    logs = os.path.join(d, "logs")
+    os.makedirs(logs)
+    os.makedirs(os.path.join(d, "state"), mode=0o700)
+    open(os.path.join(logs, "access.log"), "wb").close()
+    with open(os.path.join(logs, "access.log.1"), "wb") as f:
+        f.write(plain)
+    with open(os.path.join(logs, "access.log.2.gz"), "wb") as f:
+        f.write(L.gzip.compress(plain, 6, mtime=0))
+    conf = os.path.join(d, "lethe.conf")
+    with open(conf, "w") as f:
+        f.write("[global]\nstate_dir = %s/state\n\n[b]\nlogs = %s/"
+                "access.log\nformat = main\nrotate = off\ncompress_after ="
+                " 1h\nmask_early = 1h\nretain = 365d\n" % (d, logs))
+    res = L.run(["-c", conf, "--now", NOW, "once", "--threads", str(n)],
+                timeout=300)
+    t.check(res.rc == 0, "once --threads %d: exit %s, stderr %r" % (
+        n, res.rc, res.err[:300]))
+    for name in ("access.log.1.gz", "access.log.2.gz"):
+        p = os.path.join(logs, name)
+        if not t.check(os.path.exists(p), "once --threads %d: no %s" % (
+                n, name)):
+            continue
+        raw = open(p, "rb").read()
+        gt = subprocess.run(["gzip", "-t", p], capture_output=True)
+        t.check(gt.returncode == 0, "once --threads %d: gzip -t %s: %r" % (
+            n, name, gt.stderr))
+        t.check(raw[3] & 0x10 and raw[10:16] == b"lethe\0",
+                "once --threads %d: %s has no \"lethe\" comment" % (n, name))
+        body = L.gzip.decompress(raw)
+        exp = b"".join(lines[i].masked + b"\n" for i in range(NLINES // 2))
+        t.check(body == exp, "once --threads %d: %s: %d bytes inflated, "
+                "%d expected, not the masked lines" % (
+                    n, name, len(body), len(exp)))
+        outs[(n, name)] = raw
+for name in ("access.log.1.gz", "access.log.2.gz"):
+    if (2, name) in outs and (3, name) in outs:
+        t.check(outs[(2, name)] == outs[(3, name)], "once: %s differs "
+                "between --threads 2 and 3" % name)
+    if (1, name) in outs and (2, name) in outs:
+        t.check(len(outs[(2, name)]) <= len(outs[(1, name)]) * 1.02,
+                "once: %s is %d bytes on 2 threads, %d on one: more than "
+                "2%% larger" % (name, len(outs[(2, name)]),
+                                len(outs[(1, name)])))
+
+# ---- 7. --threads out of range is refused, naming the range
 for bad in ("0", "65", "two"):
     res = L.run(["mask", "--threads", bad], stdin=b"")
     t.check(res.rc == 1 and "--threads" in res.err and "1..64" in res.err,

@@ -107,6 +107,7 @@ t_defaults(void)
 	T_EQ_STR(c->path, "t.conf");
 	T_EQ_STR(c->state_dir, "/var/lib/lethe");
 	T_EQ_INT(c->sweep, 60);
+	T_EQ_INT(c->threads, 0);	/* auto */
 	T_EQ_INT(c->nsets, 1);
 	ls = &c->sets[0];
 	T_EQ_STR(ls->name, "s");
@@ -145,6 +146,7 @@ t_every_key(void)
 	    "[global]\n"
 	    "state_dir = /srv/lethe   # trailing comment\n"
 	    "sweep = 30s\n"
+	    "threads = 3\n"
 	    "[web.1-x_y]\n"
 	    "logs = /a/*.log /b/x.log\n"
 	    "logs =\t/c/y.log\n"
@@ -171,9 +173,10 @@ t_every_key(void)
 		return;
 	T_EQ_STR(c->state_dir, "/srv/lethe");
 	T_EQ_INT(c->sweep, 30);
+	T_EQ_INT(c->threads, 3);
 	ls = &c->sets[0];
 	T_EQ_STR(ls->name, "web.1-x_y");
-	T_EQ_INT(ls->line, 7);
+	T_EQ_INT(ls->line, 8);
 	T_EQ_INT(ls->nglobs, 3);
 	T_EQ_STR(ls->globs[0], "/a/*.log");
 	T_EQ_STR(ls->globs[1], "/b/x.log");
@@ -420,6 +423,15 @@ t_bad_values(void)
 		{ "[global]\nsweep = 61m\n" SET, {
 		    "t.conf:2: bad sweep \"61m\": expected a duration from 1s "
 		    "to 1h", NULL } },
+		{ "[global]\nthreads = 0\n" SET, {
+		    "t.conf:2: bad threads \"0\": expected auto or a number "
+		    "of threads from 1 to 64", NULL } },
+		{ "[global]\nthreads = 65\n" SET, {
+		    "t.conf:2: bad threads \"65\": expected auto or a number "
+		    "of threads from 1 to 64", NULL } },
+		{ "[global]\nthreads = two\n" SET, {
+		    "t.conf:2: bad threads \"two\": expected auto or a "
+		    "number of threads from 1 to 64", NULL } },
 		{ "[s]\nlogs = /a.log relative.log\nformat = combined\n"
 		    "rotate = off\n", {
 		    "t.conf:2: bad logs \"/a.log relative.log\": expected "
