@@ -413,6 +413,7 @@ for f in common vhost_combined nginx_error apache_error json w3c; do
 	rm -f "$dir/$f.log" "$dir/$f.out"
 done
 
+echo "bench: load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 # the checks: the passed ones a line each, the warnings after
 awk -F '\t' '$1 == "WARNING" { w[++nw] = $2; next }
 	!($1 in items) { order[++n] = $1; items[$1] = "" }
