@@ -135,6 +135,8 @@ write_oldest(struct chunks *cs, int outfd, struct line_stats *st,
 	cs->written++;
 	c->state = C_FREE;
 	line_stats_add(st, &c->ls);
+	if (outfd == -1)
+		return 0;	/* after a failure: waited for, not written */
 	if (c->rc == -1) {
 		(void)strlcpy(err, c->err, sizeof(err));
 		*errstr = err;
@@ -352,8 +354,8 @@ rewrite_stream_threads(int infd, int outfd, struct format **fmts,
 	}
 	line_stats_init(st);
 	rc = feed(&cs, infd, outfd, st, errstr);
-	if (rc == -1)
-		(void)drain(&cs, -1, st, errstr);	/* let them finish */
+	if (rc == -1)		/* let them finish; the first error stands */
+		(void)drain(&cs, -1, st, errstr);
 	pthread_mutex_lock(&cs.mu);
 	cs.stop = 1;
 	pthread_cond_broadcast(&cs.work);

@@ -197,7 +197,20 @@ for name in ("access.log.1.gz", "access.log.2.gz"):
                 "2%% larger" % (name, len(outs[(2, name)]),
                                 len(outs[(1, name)])))
 
-# ---- 7. --threads out of range is refused, naming the range
+# ---- 7. a reader that goes away: the error is the pipe's, said once
+with open(src, "rb") as f:
+    p = subprocess.Popen([L.LETHE, "mask", "--format", "main", "--threads",
+                          "2"], stdin=f, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.read(1000)
+    p.stdout.close()
+    err = p.stderr.read().decode("utf-8", "replace")
+    p.wait(timeout=120)
+t.check(p.returncode == 1 and "Broken pipe" in err and
+        "Bad file descriptor" not in err, "mask --threads 2 into a closed "
+        "pipe: exit %s, stderr %r" % (p.returncode, err[:300]))
+
+# ---- 8. --threads out of range is refused, naming the range
 for bad in ("0", "65", "two"):
     res = L.run(["mask", "--threads", bad], stdin=b"")
     t.check(res.rc == 1 and "--threads" in res.err and "1..64" in res.err,
