@@ -12,6 +12,9 @@ pkg-config --exists relp 2>/dev/null || need="$need librelp-dev"
 # the receiver of tests/e2e/56-sender.py (rsysloglib.py): imrelp, imtcp, imptcp
 command -v rsyslogd >/dev/null 2>&1 || need="$need rsyslog"
 dpkg -s rsyslog-relp >/dev/null 2>&1 || need="$need rsyslog-relp"
+# GoAccess reads the mirror in 57-mirror (84-goaccess would install it
+# later, too late for 57 on a fresh machine)
+command -v goaccess >/dev/null 2>&1 || need="$need goaccess"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
