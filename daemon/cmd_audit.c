@@ -15,7 +15,7 @@
 #include "lethe.h"
 
 static int
-audit_file(const struct mfile *f, int64_t now)
+audit_file(const struct mfile *f, int64_t now, int threads)
 {
 	struct file_facts ff;
 	struct rewrite_stats rs;
@@ -29,7 +29,7 @@ audit_file(const struct mfile *f, int64_t now)
 		printf("%s: refused: %s\n", p, f->refused);
 		return -1;
 	}
-	switch (lifecycle_scan(f, now, &st, &ff, &rs)) {
+	switch (lifecycle_scan(f, now, threads, &st, &ff, &rs)) {
 	case -1:
 		if (errno == ENOENT)
 			return -2;	/* gone: the caller looks again */
@@ -142,7 +142,8 @@ cmd_audit(const struct cmd_opts *o)
 		for (i = 0, gone = 0; i < cat.nfiles; i++) {
 			if (seen_before(seen, nseen, &cat.files[i]->st))
 				continue;
-			if ((r = audit_file(cat.files[i], o->now)) == -2) {
+			if ((r = audit_file(cat.files[i], o->now,
+			    threads_of(conf->threads))) == -2) {
 				gone++;
 				continue;
 			}

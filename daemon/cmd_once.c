@@ -36,6 +36,14 @@ struct once {
 	size_t		 failed;
 };
 
+/* --threads, else the config's: of the scans and the rewrites. */
+static int
+once_threads(const struct once *w)
+{
+	return w->o->threads > 0 ? w->o->threads :
+	    threads_of(w->conf->threads);
+}
+
 /* Run the set's reopen hook and wait for it (a command: 30 s at most). */
 static int
 run_hook(const struct logset *set)
@@ -104,7 +112,7 @@ rotate_set(struct once *w, const struct logset *set)
 		if (f->set != set || !f->live || f->refused != NULL ||
 		    set->reopen == REOPEN_NONE || f->st.st_size == 0)
 			continue;
-		if (lifecycle_scan(f, now, &st, &ff, &rs) != 0 ||
+		if (lifecycle_scan(f, now, once_threads(w), &st, &ff, &rs) != 0 ||
 		    !lifecycle_rotation_due(set, &ff, (uint64_t)st.st_size,
 		    now, set->mask_early, &stamp))
 			continue;
@@ -242,8 +250,7 @@ act(struct once *w, const struct mfile *f, const struct stat *st,
 	if (lifecycle_rewrite_opts(f, pl, ff, w->o->now, &ro, buf, sizeof(buf),
 	    &newname) == -1)
 		return -1;
-	ro.threads = w->o->threads > 0 ? w->o->threads :
-	    threads_of(w->conf->threads);
+	ro.threads = once_threads(w);
 	if (!w->o->dry_run && rewrite_file(f->dir->fd, f->name, newname, st,
 	    &ro, &rs, &why) == -1) {
 		log_warnx("rewrite \"%s\": %s", log_esc(f->path), why);
@@ -266,7 +273,7 @@ once_file(struct once *w, const struct mfile *f)
 
 	if (!f->live && !settled(f))
 		return 0;
-	if (lifecycle_scan(f, now, &st, &ff, &rs) == -1)
+	if (lifecycle_scan(f, now, once_threads(w), &st, &ff, &rs) == -1)
 		return errno == ENOENT ? 0 : -1;
 	lifecycle_said_lines(f->path, &rs.l);
 	if (ff.damaged)

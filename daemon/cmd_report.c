@@ -66,7 +66,7 @@ one(struct report *w, const struct mfile *f, struct rfile *r)
 	memset(r, 0, sizeof(*r));
 	r->f = f;
 	r->mask_by = r->delete_at = r->compress_at = TIME_NONE;
-	if (lifecycle_scan(f, now, &st, &r->ff, &r->rs) == -1) {
+	if (lifecycle_scan(f, now, threads_of(w->conf->threads), &st, &r->ff, &r->rs) == -1) {
 		r->error = 1;
 		return;
 	}

@@ -1067,6 +1067,11 @@ uint64_t	 source_raw(const struct source *);	/* bytes read */
 void		 source_tap(struct source *, void (*fn)(void *, const void *,
 		    size_t), void *arg);
 const char	*source_error(const struct source *);
+/* A gzip regular file inflated ahead on a thread of its own (not with a
+   tap: the tap runs on the caller's thread). */
+void		 source_set_ahead(struct source *, int on);
+/* No more bytes wanted: the thread joined; source_raw is final. */
+void		 source_stop(struct source *);
 void		 source_free(struct source *);
 
 /* syslog.c: RFC 5424 messages of the forwarded stream (pure) */
@@ -1538,10 +1543,11 @@ void		 lifecycle_untimed(struct file_facts *, int64_t mtime,
  * Read a managed file whole for its facts (and audit's counts, lines
  * older than now - window).  Returns 0; 1 when it is damaged (corrupt
  * gzip, a read error: the facts say what could be read and ff->damaged
- * is set); -1 when it cannot be opened (logged, but not ENOENT).
+ * is set); -1 when it cannot be opened (logged, but not ENOENT).  threads
+ * > 1: a gzip file is inflated on a thread of its own.
  */
-int		 lifecycle_scan(const struct mfile *, int64_t now, struct stat *,
-		    struct file_facts *, struct rewrite_stats *);
+int		 lifecycle_scan(const struct mfile *, int64_t now, int threads,
+		    struct stat *, struct file_facts *, struct rewrite_stats *);
 /* Is a rotation of a live file (size bytes, facts ff) due?  *stamp:
    the time its segment is named for. */
 int		 lifecycle_rotation_due(const struct logset *,

@@ -69,8 +69,8 @@ lifecycle_untimed(struct file_facts *ff, int64_t mtime, int pending_full)
 }
 
 int
-lifecycle_scan(const struct mfile *f, int64_t now, struct stat *st,
-    struct file_facts *ff, struct rewrite_stats *rs)
+lifecycle_scan(const struct mfile *f, int64_t now, int threads,
+    struct stat *st, struct file_facts *ff, struct rewrite_stats *rs)
 {
 	struct rewrite_opts ro;
 	const char *why;
@@ -91,6 +91,7 @@ lifecycle_scan(const struct mfile *f, int64_t now, struct stat *st,
 	ro.audit_before = now - f->set->window;
 	ro.now = now;
 	ro.holds = f->set->holds;
+	ro.threads = threads;
 	rc = rewrite_scan(fd, &ro, rs, &why);
 	fsio_close(fd);
 	memset(ff, 0, sizeof(*ff));

@@ -103,9 +103,10 @@ line_stats_add(struct line_stats *st, const struct line_stats *later)
 	st->held += later->held;
 	for (i = 0; i < FIELDS_MAX; i++)
 		st->field_lines[i] += later->field_lines[i];
-	if (st->first_time == TIME_NONE)
-		st->first_time = later->first_time;
-	if (later->last_time != TIME_NONE)
+	/* the earliest and the latest, as one pass keeps them */
+	st->first_time = min_time(st->first_time, later->first_time);
+	if (st->last_time == TIME_NONE || (later->last_time != TIME_NONE &&
+	    later->last_time > st->last_time))
 		st->last_time = later->last_time;
 	st->oldest_full = min_time(st->oldest_full, later->oldest_full);
 	st->pending_full += later->pending_full;

@@ -67,6 +67,9 @@ pass(struct source *src, const struct rewrite_opts *opts,
 	lo.holds = opts->holds;
 	line_stats_init(&rs->l);
 	e = NULL;
+	/* With cores to spare, inflate on one while the others mask. */
+	if (opts->threads > 1)
+		source_set_ahead(src, 1);
 	/* The first bytes say whether the input is gzip, so the output. */
 	n = source_next(src, &buf);
 	if (out->fd != -1) {
@@ -108,6 +111,7 @@ out:
 			(void)strlcpy(kept, *errstr, sizeof(kept));
 		*errstr = kept;
 	}
+	source_stop(src);
 	rs->gzip_in = source_gzip(src);
 	rs->bytes_raw = source_raw(src);
 	line_free(e);

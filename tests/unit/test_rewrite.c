@@ -633,6 +633,130 @@ test_stream(void)
 	    WEXITSTATUS(status) == 0);
 }
 
+/* All of a source: bytes into *out, the last return (0 or -1) and the
+   error words; ahead or not. */
+static ssize_t
+read_all(const char *name, int ahead, char **out, size_t *n, char *err,
+    size_t esz)
+{
+	struct source *src;
+	const char *buf;
+	size_t cap = 1 << 20;
+	ssize_t r;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY);
+	T_ASSERT(fd != -1);
+	src = source_new(fd, 1);
+	source_set_ahead(src, ahead);
+	*out = malloc(cap);
+	*n = 0;
+	while ((r = source_next(src, &buf)) > 0) {
+		if (*n + (size_t)r > cap)
+			*out = realloc(*out, cap = 2 * (*n + (size_t)r));
+		memcpy(*out + *n, buf, (size_t)r);
+		*n += (size_t)r;
+	}
+	snprintf(err, esz, "%s", r == -1 ? source_error(src) : "");
+	source_free(src);
+	close(fd);
+	return r;
+}
+
+/*
+ * Inflated ahead on a thread: the same bytes, the same end and the same
+ * error as inflated by the caller, on members longer than the ring, cut
+ * short, corrupt, padded; and a caller that stops early is not held.
+ */
+static void
+test_ahead(void)
+{
+	static const char *names[] = { "a.gz", "t.gz", "c.gz", "j.gz" };
+	char *big, *orig, *x, *y, ex[160], ey[160];
+	size_t bn = 0, n, nx, ny, i = 0;
+	struct source *src;
+	const char *buf;
+	ssize_t rx, ry;
+	int fd;
+
+	setup();
+	big = malloc(6 << 20);
+	while (bn + 2 * sizeof(line_old) < (size_t)(6 << 20)) {
+		memcpy(big + bn, i % 3 ? line_old : line_new_,
+		    i % 3 ? strlen(line_old) : strlen(line_new_));
+		bn += i++ % 3 ? strlen(line_old) : strlen(line_new_);
+	}
+	put_gz("a.gz", big, bn / 2, 0);		/* two members */
+	put_gz("a.gz", big + bn / 2, bn - bn / 2, 1);
+	orig = get("a.gz", &n);
+	put("t.gz", orig, n - 3);		/* truncated */
+	orig[n / 3] ^= 0x5a;
+	put("c.gz", orig, n);			/* corrupt */
+	orig[n / 3] ^= 0x5a;
+	put("j.gz", orig, n);			/* junk after padding */
+	fd = openat(dfd, "j.gz", O_WRONLY | O_APPEND);
+	T_ASSERT(fsio_write_all(fd, "\0\0x", 3) == 0);
+	close(fd);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		rx = read_all(names[i], 0, &x, &nx, ex, sizeof(ex));
+		ry = read_all(names[i], 1, &y, &ny, ey, sizeof(ey));
+		T_EQ_INT(ry, rx);
+		T_EQ_STR(ey, ex);
+		T_EQ_INT(ny, nx);
+		T_ASSERT(nx == ny && memcmp(x, y, nx) == 0);
+		if (i == 0)
+			T_ASSERT(nx == bn && memcmp(x, big, bn) == 0);
+		else
+			T_EQ_INT(rx, -1);
+		free(x);
+		free(y);
+	}
+	/* One buffer taken, then no more wanted: the thread is joined. */
+	fd = openat(dfd, "a.gz", O_RDONLY);
+	src = source_new(fd, 1);
+	source_set_ahead(src, 1);
+	T_ASSERT(source_next(src, &buf) > 0);
+	source_stop(src);
+	T_EQ_INT(source_next(src, &buf), 0);
+	T_ASSERT(source_raw(src) > 0);
+	source_free(src);
+	close(fd);
+	free(orig);
+	free(big);
+}
+
+/* Stats of two parts added: counts summed, the earliest and latest time. */
+static void
+test_stats_add(void)
+{
+	struct line_stats a, b;
+
+	line_stats_init(&a);
+	line_stats_init(&b);
+	a.lines = 3;
+	a.first_time = 100;
+	a.last_time = 500;
+	a.bad = 1;
+	a.bad_first = 2;
+	b.lines = 2;
+	b.first_time = 50;
+	b.last_time = 400;
+	b.bad = 1;
+	b.bad_first = 1;
+	b.oldest_full = 60;
+	line_stats_add(&a, &b);
+	T_EQ_INT(a.lines, 5);
+	T_EQ_INT(a.first_time, 50);
+	T_EQ_INT(a.last_time, 500);
+	T_EQ_INT(a.bad, 2);
+	T_EQ_INT(a.bad_first, 2);
+	T_EQ_INT(a.oldest_full, 60);
+	line_stats_init(&b);
+	line_stats_add(&a, &b);		/* an empty part changes nothing */
+	T_EQ_INT(a.first_time, 50);
+	T_EQ_INT(a.last_time, 500);
+}
+
 static const struct t_case cases[] = {
 	{ "plain_mask", test_plain_mask },
 	{ "plain_to_gzip", test_plain_to_gzip },
@@ -646,6 +770,8 @@ static const struct t_case cases[] = {
 	{ "odd_bytes", test_odd_bytes },
 	{ "scan", test_scan },
 	{ "stream", test_stream },
+	{ "ahead", test_ahead },
+	{ "stats_add", test_stats_add },
 	{ NULL, NULL }
 };
 
