@@ -820,9 +820,17 @@ static int
 stream_send(struct sender *s, const char *msg, size_t len, const char **err)
 {
 	char hdr[24];
-	size_t hlen;
+	size_t hlen, v = len;
+	int i = sizeof(hdr) - 1;
 
-	hlen = (size_t)snprintf(hdr, sizeof(hdr), "%zu ", len);
+	/* "LEN " (RFC 6587 3.4.1), without snprintf: one per message. */
+	hdr[i] = ' ';
+	do {
+		hdr[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	hlen = sizeof(hdr) - (size_t)i;
+	memmove(hdr, hdr + i, hlen);
 	if (s->len + hlen + len > STREAM_BUF) {
 		if (hlen + len > STREAM_BUF) {
 			if (stream_drain(s, hdr, hlen, msg, len, err) == -1)

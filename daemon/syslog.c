@@ -1,7 +1,8 @@
 /*
- * RFC 5424 messages of the forwarded stream.  Pure: the time, the host's
- * name and the line come in; the message goes into the caller's buffer,
- * with no allocation.
+ * RFC 5424 messages of the forwarded stream.  Pure, but for a per-thread
+ * copy of the last second's text: the time, the host's name and the line
+ * come in; the message goes into the caller's buffer, with no
+ * allocation.
  *
  *	<PRI>1 TIMESTAMP HOSTNAME lethe PROCID MSGID
  *	    [lethe@32473 file="..." seq="N"] MSG
@@ -83,16 +84,23 @@ putnum(struct out *o, uint64_t v, int width)
 static void
 putfield(struct out *o, const char *s, size_t max)
 {
-	size_t i;
+	size_t i, j;
 
 	if (s == NULL || *s == '\0') {
 		putstr(o, NIL);
 		return;
 	}
-	for (i = 0; s[i] != '\0' && i < max; i++) {
-		unsigned char c = s[i];
-
-		putc1(o, c >= 33 && c <= 126 ? (char)c : '_');
+	for (i = 0; s[i] != '\0' && i < max; i = j) {
+		/* A run that goes as it is, in one copy. */
+		for (j = i; s[j] != '\0' && j < max &&
+		    (unsigned char)s[j] >= 33 && (unsigned char)s[j] <= 126; j++)
+			;
+		if (j > i)
+			put(o, s + i, j - i);
+		else {
+			putc1(o, '_');
+			j = i + 1;
+		}
 	}
 }
 
@@ -138,9 +146,18 @@ putvalue(struct out *o, const char *v)
 {
 	static const char fffd[] = "\xef\xbf\xbd";
 	const unsigned char *s = (const unsigned char *)v;
-	size_t n = strlen(v), i = 0, l;
+	size_t n = strlen(v), i = 0, j, l;
 
 	while (i < n) {
+		/* Printable ASCII that needs no escape, in one copy. */
+		for (j = i; j < n && s[j] >= 0x20 && s[j] < 0x7f &&
+		    s[j] != '"' && s[j] != '\\' && s[j] != ']'; j++)
+			;
+		if (j > i) {
+			put(o, s + i, j - i);
+			i = j;
+			continue;
+		}
 		l = utf8_len(s + i, n - i);
 		if (l == 0 || (l == 1 && (s[i] < 0x20 || s[i] == 0x7f))) {
 			put(o, fffd, 3);
@@ -175,9 +192,16 @@ civil(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/*
+ * Lines come many to a second: the last second's text is kept (one per
+ * thread), and a message of the same second copies it.
+ */
 static void
 puttime(struct out *o, int64_t sec, int usec)
 {
+	static _Thread_local int64_t last = TIME_NONE;
+	static _Thread_local char text[20];
+	struct out t = { text, sizeof(text), 0 };
 	int64_t day, s, y;
 	int m, d;
 
@@ -186,20 +210,24 @@ puttime(struct out *o, int64_t sec, int usec)
 		putstr(o, NIL);
 		return;
 	}
-	day = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
-	s = sec - day * 86400;
-	civil(day, &y, &m, &d);
-	putnum(o, (uint64_t)y, 4);
-	putc1(o, '-');
-	putnum(o, (uint64_t)m, 2);
-	putc1(o, '-');
-	putnum(o, (uint64_t)d, 2);
-	putc1(o, 'T');
-	putnum(o, (uint64_t)(s / 3600), 2);
-	putc1(o, ':');
-	putnum(o, (uint64_t)(s / 60 % 60), 2);
-	putc1(o, ':');
-	putnum(o, (uint64_t)(s % 60), 2);
+	if (sec != last) {
+		day = sec >= 0 ? sec / 86400 : (sec - 86399) / 86400;
+		s = sec - day * 86400;
+		civil(day, &y, &m, &d);
+		putnum(&t, (uint64_t)y, 4);
+		putc1(&t, '-');
+		putnum(&t, (uint64_t)m, 2);
+		putc1(&t, '-');
+		putnum(&t, (uint64_t)d, 2);
+		putc1(&t, 'T');
+		putnum(&t, (uint64_t)(s / 3600), 2);
+		putc1(&t, ':');
+		putnum(&t, (uint64_t)(s / 60 % 60), 2);
+		putc1(&t, ':');
+		putnum(&t, (uint64_t)(s % 60), 2);
+		last = sec;
+	}
+	put(o, text, 19);
 	if (usec >= 0 && usec <= 999999) {
 		putc1(o, '.');
 		putnum(o, (uint64_t)usec, 6);

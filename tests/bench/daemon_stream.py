@@ -6,7 +6,7 @@ of one core, per 100,000 lines/s, over a steady stretch, and the lines
 the receiver got.
 
     LETHE=$PWD/build/lethe python3 tests/bench/daemon_stream.py [--lps N]
-        [--secs S]
+        [--secs S] [--only ROW]...
 
 The writer appends combined lines in batches every 10 ms from its own
 process; only python3's standard library, rsyslog and rsyslog-relp.
@@ -98,6 +98,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lps", type=int, default=100000)
     ap.add_argument("--secs", type=float, default=8.0)
+    ap.add_argument("--only", action="append", default=[],
+                    help="run only the row of this name (repeatable)")
     a = ap.parse_args()
     lethe = os.environ.get("LETHE", "")
     why = rsysloglib.available()
@@ -118,6 +120,8 @@ def main():
                                       ("forward unix", 0, "unix"),
                                       ("mirror + forward relp", 1, "relp"),
                                       ("mirror + forward tcp", 1, "tcp")):
+            if a.only and name not in a.only:
+                continue
             share, n, got = run(lethe, root, rs, a.lps, a.secs, mirror,
                                 forward)
             print("%-34s %9.1f%% %13.1f%% %10s" % (

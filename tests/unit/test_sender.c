@@ -303,10 +303,11 @@ static void
 t_stream_frames(void)
 {
 	static const char *const msgs[] = { "hello", "x", "a b\nc" };
+	static char big[1234];
 	struct rx x;
 	struct sender *s;
 	const char *err = NULL;
-	char buf[256];
+	char buf[2048];
 	size_t i, n;
 	int fd;
 
@@ -320,16 +321,19 @@ t_stream_frames(void)
 	T_EQ_INT(sender_unacked(s), 0);
 	for (i = 0; i < 3; i++)
 		T_EQ_INT(sender_send(s, msgs[i], strlen(msgs[i]), &err), 0);
+	memset(big, 'm', sizeof(big));
+	T_EQ_INT(sender_send(s, big, sizeof(big), &err), 0);
 	T_EQ_INT(sender_send(s, "", 0, &err), -1);
 	T_ASSERT(strstr(err, "empty message") != NULL);
-	T_EQ_INT(sender_unacked(s), 3);		/* still in the buffer */
+	T_EQ_INT(sender_unacked(s), 4);		/* still in the buffer */
 	T_EQ_INT(sender_flush(s, &err), 0);
 	/* In the kernel, unread: still unacknowledged. */
-	T_EQ_INT(sender_unacked(s), 3);
+	T_EQ_INT(sender_unacked(s), 4);
 	n = rx_read(fd, buf, sizeof(buf));
-	T_EQ_INT(n, 17);
-	T_ASSERT(memcmp(buf, "5 hello1 x5 a b\nc", 17) == 0 ||
+	T_EQ_INT(n, 22 + sizeof(big));
+	T_ASSERT(memcmp(buf, "5 hello1 x5 a b\nc1234 ", 22) == 0 ||
 	    (fprintf(stderr, "got %.*s\n", (int)n, buf), 0));
+	T_ASSERT(memcmp(buf + 22, big, sizeof(big)) == 0);
 	T_EQ_INT(sender_unacked(s), 0);		/* read: taken */
 	sender_free(s);
 	close(fd);
@@ -554,10 +558,16 @@ t_relp_not_relp(void)
 	close(lfd);
 }
 
-/* The timestamp's date, worked out without gmtime, agrees with it. */
+/*
+ * The timestamp's date, worked out without gmtime, agrees with it.  The
+ * second's text is kept from one message to the next: the same second
+ * again, the next, one back and a day away each get their own first.
+ */
 static void
 t_civil(void)
 {
+	static const int64_t step[] = { 0, 0, 1, -1, -86400, 86400 };
+	const int nstep = (int)(sizeof(step) / sizeof(step[0]));
 	struct syslog_rec r;
 	struct tm tm;
 	char want[64], buf[512];
@@ -565,14 +575,16 @@ t_civil(void)
 	size_t n;
 	int64_t sec;
 	unsigned long long x = 88172645463325252ULL;
-	int i, bad = 0;
+	int i, k, bad = 0;
 
-	for (i = 0; i < 200000; i++) {
+	for (i = 0; i < 200000 + nstep; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		sec = i < 100 ? SYSLOG_TIME_MIN + i * 86399LL :
-		    i < 200 ? SYSLOG_TIME_MAX - (i - 100) * 86399LL :
+		k = i - nstep;
+		sec = k < 0 ? T_DEC1 + step[i] :
+		    k < 100 ? SYSLOG_TIME_MIN + k * 86399LL :
+		    k < 200 ? SYSLOG_TIME_MAX - (k - 100) * 86399LL :
 		    (int64_t)(x % (unsigned long long)(SYSLOG_TIME_MAX -
 		    SYSLOG_TIME_MIN)) + SYSLOG_TIME_MIN;
 		t = (time_t)sec;
