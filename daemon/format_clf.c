@@ -268,17 +268,22 @@ lit_eq(const char *a, const char *b, size_t n)
 	return n == 0;
 }
 
-/* A time field that must parse where it is. */
+/* A time field of a pattern, which must parse where it is. */
 static int
-time_ok(struct clf_match *m, size_t i, size_t a, size_t b)
+timepat_ok(struct clf_match *m, size_t i, size_t a, size_t b)
 {
 	int64_t t;
 
-	if (m->c->tpl.v[i].cls != TC_TIMEPAT)
-		return 1;
 	return format_time(m->f, m->s + a, b - a, m->ref, &t) == 0 ||
 	    (m->c->tf[i] != NULL && time_parse(m->c->tf[i], m->s + a, b - a,
 	    m->ref, &t) == 0);
+}
+
+/* Every field is asked; only a pattern's time has a say (no call). */
+static inline int
+time_ok(struct clf_match *m, size_t i, size_t a, size_t b)
+{
+	return m->c->tpl.v[i].cls != TC_TIMEPAT || timepat_ok(m, i, a, b);
 }
 
 /* Field i ends at end: record it and match the rest. */
@@ -426,16 +431,39 @@ first_path(struct clf_match *m)
 	return pos == m->len ? 0 : -1;
 }
 
+/* Two digits, or -1. */
+static inline int
+sec2(const char *s)
+{
+	unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
 /* parse_clf with a cache: lines come in time order, many in a second. */
 static int
 clf_time(struct clf *c, struct format *f, size_t i, const char *s,
     size_t n, int64_t ref, int64_t *t)
 {
+	int ss, cs;
+
 	if (c->tf[i] == NULL)
 		return format_time(f, s, n, ref, t);
 	if (n == 26 && c->tpl.v[i].cls == TC_CLF) {
 		if (c->clf_ok && memcmp(s, c->clf_text, 26) == 0) {
 			*t = c->clf_t;
+			return 0;
+		}
+		/*
+		 * "10/Oct/2000:13:55:36 -0700": in the same minute and with
+		 * the same offset the time moves with the seconds alone (a
+		 * leap second's :60 too, as parse_clf counts it).
+		 */
+		if (c->clf_ok && (ss = sec2(s + 18)) >= 0 && ss <= 60 &&
+		    (cs = sec2(c->clf_text + 18)) >= 0 &&
+		    memcmp(s, c->clf_text, 18) == 0 &&
+		    memcmp(s + 20, c->clf_text + 20, 6) == 0) {
+			*t = c->clf_t + (ss - cs);
 			return 0;
 		}
 		if (time_parse(c->tf[i], s, n, ref, t) == -1)

@@ -746,6 +746,75 @@ t_prefixes(void)
 	scan_release(&sc);
 }
 
+/*
+ * The CLF time kept from line to line (the same text, or the same minute
+ * and zone with other seconds) gives what a fresh parse gives: seconds
+ * that step and jump, :60, :61, "6x", the zone and the minute changing.
+ */
+static void
+t_clf_cache(void)
+{
+	static const char *const zones[] = { "+0000", "-0700", "+0530" };
+	static const char *const secs[] = { "00", "01", "59", "60", "61",
+	    "6x", "99", "30", "30" };
+	struct scan sc, ref;
+	struct format *f, *g;
+	char line[256];
+	unsigned long long x = 88172645463325252ULL;
+	int i, n, mi = 55, day = 10, z = 0, bad = 0;
+	const char *ss;
+	char sbuf[3];
+
+	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
+	memset(&sc, 0, sizeof(sc));
+	memset(&ref, 0, sizeof(ref));
+	f = mk("combined", NULL, NULL);
+	for (i = 0; i < 3000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (x % 17 == 0)
+			mi = (mi + 1) % 60;
+		if (x % 101 == 0)
+			day = day % 28 + 1;
+		if (x % 23 == 0)
+			z = (int)(x / 23 % 3);
+		if (x % 5 == 0)
+			ss = secs[x / 5 % (sizeof(secs) / sizeof(secs[0]))];
+		else {
+			snprintf(sbuf, sizeof(sbuf), "%02d", (int)(x / 7 % 60));
+			ss = sbuf;
+		}
+		n = snprintf(line, sizeof(line), "192.0.2.1 - - [%02d/Oct/2000:"
+		    "13:%02d:%s %s] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"",
+		    day, mi, ss, zones[z]);
+		scan1(f, line, (size_t)n, &sc);
+		g = mk("combined", NULL, NULL);
+		scan1(g, line, (size_t)n, &ref);
+		format_free(g);
+		if ((sc.time != ref.time || sc.bad != ref.bad) && bad++ < 3)
+			fprintf(stderr, "%s: %lld %d, fresh %lld %d\n", line,
+			    (long long)sc.time, sc.bad, (long long)ref.time,
+			    ref.bad);
+	}
+	T_EQ_INT(bad, 0);
+	/* and the values themselves, in one minute */
+	for (i = 0; i < 3; i++) {
+		static const char *const t3[] = { "36", "59", "00" };
+		static const int64_t want[] = { 971211336, 971211359,
+		    971211300 };
+
+		n = snprintf(line, sizeof(line), "192.0.2.1 - - [10/Oct/2000:"
+		    "13:55:%s -0700] \"-\" 1 1 \"-\" \"-\"", t3[i]);
+		scan1(f, line, (size_t)n, &sc);
+		T_EQ_INT(sc.time, want[i]);
+	}
+	format_free(f);
+	scan_release(&sc);
+	scan_release(&ref);
+	set_tz("UTC");
+}
+
 static const struct t_case cases[] = {
 	{ "names", t_names },
 	{ "new_errors", t_new_errors },
@@ -761,6 +830,7 @@ static const struct t_case cases[] = {
 	{ "regex", t_regex },
 	{ "big", t_big },
 	{ "prefixes", t_prefixes },
+	{ "clf_cache", t_clf_cache },
 	{ NULL, NULL }
 };
 
