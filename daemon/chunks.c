@@ -10,6 +10,11 @@
  * A line longer than a chunk is not cut: the workers are drained and
  * that line goes through an engine on this thread, a read at a time,
  * in the engine's bounded memory, as the one-threaded path would.
+ *
+ * A format whose lines change how later ones read (w3c's #Fields:) is
+ * followed on this thread too: the lines that start with its mark go
+ * through an engine of ours, over the state as it stands, and each chunk
+ * starts from a copy of that state as it was at the chunk's first byte.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +36,8 @@ struct chunk {
 	size_t		 len;
 	struct sink	*out;		/* in memory, nothing cut */
 	struct line_stats ls;
+	void		*fstate;	/* the format's state at in[0], or
+					   NULL: the worker's */
 	int		 state;
 	int		 rc;
 	char		 err[160];
@@ -46,7 +53,11 @@ struct chunks {
 	uint64_t	 taken;		/* ... taken by one */
 	uint64_t	 written;	/* ... written out */
 	int		 stop;
-	struct format	**fmts;		/* one per worker */
+	struct format	**fmts;		/* one per worker, and ours */
+	int		 nthreads;
+	void		*rstate;	/* the state where we read, or NULL */
+	struct line_engine *re;		/* the mark's lines, over rstate */
+	struct line_stats rls;
 };
 
 /* A worker's own: the truncation keeps the line's time as it goes. */
@@ -77,7 +88,7 @@ run_chunk(struct worker *w, struct chunk *c)
 
 	memset(&lo, 0, sizeof(lo));
 	lo.format = w->fmt;
-	lo.fstate = w->fstate;
+	lo.fstate = c->fstate != NULL ? c->fstate : w->fstate;
 	lo.xform = &w->xf;
 	lo.sink = c->out;
 	lo.now = lo.start_time = lo.audit_before = TIME_NONE;
@@ -205,8 +216,9 @@ long_line(struct chunks *cs, int infd, int outfd, struct chunk *c,
 
 	mask_all(&xt, &xf);
 	memset(&lo, 0, sizeof(lo));
-	lo.format = cs->fmts[0];
-	lo.fstate = format_state_new(cs->fmts[0]);
+	lo.format = cs->fmts[cs->nthreads];
+	lo.fstate = cs->rstate != NULL ? cs->rstate :
+	    format_state_new(lo.format);
 	lo.xform = &xf;
 	lo.sink = sink = sink_fd_new(outfd, 0, 0);
 	lo.now = lo.start_time = lo.audit_before = TIME_NONE;
@@ -246,8 +258,41 @@ out:
 	line_stats_add(st, &ls);
 	line_free(e);
 	sink_free(sink);
-	format_state_free(cs->fmts[0], lo.fstate);
+	if (cs->rstate == NULL)
+		format_state_free(lo.format, lo.fstate);
 	return rc;
+}
+
+/*
+ * c starts from the state as it stands; the lines of c that start with
+ * the mark then move it on.  0, or -1 (*errstr).
+ */
+static int
+follow_state(struct chunks *cs, struct chunk *c, const char **errstr)
+{
+	static _Thread_local char err[200];
+	const char mark = format_state_mark(cs->fmts[cs->nthreads]);
+	const char *p = c->in, *end = c->in + c->len, *q, *nl;
+
+	if (cs->rstate == NULL)
+		return 0;
+	format_state_copy(cs->fmts[cs->nthreads], c->fstate, cs->rstate);
+	while (p < end && (q = *p == mark ? p : memchr(p, mark,
+	    (size_t)(end - p))) != NULL) {
+		if (q > c->in && q[-1] != '\n') {
+			p = q + 1;	/* not a line's first byte */
+			continue;
+		}
+		nl = memchr(q, '\n', (size_t)(end - q));
+		p = nl != NULL ? nl + 1 : end;
+		if (line_feed(cs->re, q, (size_t)(p - q)) == -1 ||
+		    (nl == NULL && line_finish(cs->re) == -1)) {
+			(void)strlcpy(err, line_error(cs->re), sizeof(err));
+			*errstr = err;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -295,6 +340,8 @@ feed(struct chunks *cs, int infd, int outfd, struct line_stats *st,
 		memcpy(next->in, nl + 1, keep);
 		next->len = keep;
 		c->len -= keep;
+		if (follow_state(cs, c, errstr) == -1)
+			return -1;
 		pthread_mutex_lock(&cs->mu);
 		c->state = C_READY;
 		cs->filled++;
@@ -324,6 +371,7 @@ rewrite_stream_threads(int infd, int outfd, struct format **fmts,
     int nthreads, struct line_stats *st, const char **errstr)
 {
 	struct chunks cs;
+	struct line_opts lo;
 	struct worker *w;
 	pthread_t *tid;
 	size_t i;
@@ -334,12 +382,24 @@ rewrite_stream_threads(int infd, int outfd, struct format **fmts,
 	pthread_cond_init(&cs.work, NULL);
 	pthread_cond_init(&cs.done, NULL);
 	cs.fmts = fmts;
+	cs.nthreads = nthreads;
 	/* every worker busy, one more of each ready, and one filling */
 	cs.nc = (size_t)nthreads * 2 + 2;
 	cs.c = xcalloc(cs.nc, sizeof(*cs.c));
 	for (i = 0; i < cs.nc; i++) {
 		cs.c[i].in = xmalloc(CHUNK);
 		cs.c[i].out = sink_mem_new(SIZE_MAX);
+	}
+	if (format_state_copyable(fmts[nthreads])) {
+		cs.rstate = format_state_new(fmts[nthreads]);
+		for (i = 0; i < cs.nc; i++)
+			cs.c[i].fstate = format_state_new(fmts[nthreads]);
+		memset(&lo, 0, sizeof(lo));
+		lo.format = fmts[nthreads];
+		lo.fstate = cs.rstate;
+		lo.now = lo.start_time = lo.audit_before = TIME_NONE;
+		line_stats_init(&cs.rls);
+		cs.re = line_new(&lo, &cs.rls);
 	}
 	w = xcalloc((size_t)nthreads, sizeof(*w));
 	tid = xcalloc((size_t)nthreads, sizeof(*tid));
@@ -367,7 +427,10 @@ rewrite_stream_threads(int infd, int outfd, struct format **fmts,
 	for (i = 0; i < cs.nc; i++) {
 		free(cs.c[i].in);
 		sink_free(cs.c[i].out);
+		format_state_free(fmts[nthreads], cs.c[i].fstate);
 	}
+	line_free(cs.re);
+	format_state_free(fmts[nthreads], cs.rstate);
 	free(cs.c);
 	free(w);
 	free(tid);

@@ -177,7 +177,8 @@ mask_pseudonym(const struct cmd_opts *o, int out, int flush,
  * How many threads mask on: --threads, else the cores, but one where
  * lines must go out as they come (a pipe in, --output: a piped log),
  * for pseudonyms (a line without a time takes the line before's, for
- * its day's key) and for formats whose lines change how later ones read.
+ * its day's key) and for formats whose lines change how later ones read
+ * when their state cannot be carried to where a chunk starts.
  */
 static int
 mask_threads(const struct cmd_opts *o, const struct format *fmt)
@@ -185,7 +186,8 @@ mask_threads(const struct cmd_opts *o, const struct format *fmt)
 	struct stat st;
 
 	if (o->output != NULL || fsio_fstat(STDIN_FILENO, &st) == -1 ||
-	    !S_ISREG(st.st_mode) || fmt == NULL || format_has_state(fmt))
+	    !S_ISREG(st.st_mode) || fmt == NULL || (format_has_state(fmt) &&
+	    !format_state_copyable(fmt)))
 		return 1;
 	return o->threads > 0 ? o->threads : threads_default();
 }
@@ -195,15 +197,15 @@ static int
 mask_threaded(const struct cmd_opts *o, struct format *fmt, int n, int out,
     struct line_stats *ls, const char **errstr)
 {
-	struct format *fmts[THREADS_MAX];
-	struct tz *zones[THREADS_MAX];
+	struct format *fmts[THREADS_MAX + 1];
+	struct tz *zones[THREADS_MAX + 1];
 	int i, rc;
 
 	fmts[0] = fmt;
-	for (i = 1; i < n; i++)
+	for (i = 1; i <= n; i++)
 		fmts[i] = mask_format(o, &zones[i]);
 	rc = rewrite_stream_threads(STDIN_FILENO, out, fmts, n, ls, errstr);
-	for (i = 1; i < n; i++) {
+	for (i = 1; i <= n; i++) {
 		format_free(fmts[i]);
 		tz_free(zones[i]);
 	}

@@ -227,6 +227,24 @@ format_has_state(const struct format *f)
 	return f->ops->state_new != NULL;
 }
 
+int
+format_state_copyable(const struct format *f)
+{
+	return f->ops->state_copy != NULL;
+}
+
+char
+format_state_mark(const struct format *f)
+{
+	return f->ops->state_mark;
+}
+
+void
+format_state_copy(const struct format *f, void *dst, const void *src)
+{
+	f->ops->state_copy(dst, src);
+}
+
 void
 format_state_free(const struct format *f, void *state)
 {

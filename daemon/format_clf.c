@@ -513,5 +513,5 @@ clf_scan(struct format *f, void *state UNUSED, const char *line, size_t len,
 }
 
 const struct format_ops format_clf_ops = {
-	"log_format", clf_compile, clf_scan, NULL, NULL, clf_release,
+	"log_format", clf_compile, clf_scan, NULL, NULL, clf_release, NULL, 0,
 };

@@ -218,5 +218,5 @@ error_scan(struct format *f, void *state UNUSED, const char *s, size_t len,
 }
 
 const struct format_ops format_error_ops = {
-	"error", error_compile, error_scan, NULL, NULL, error_release,
+	"error", error_compile, error_scan, NULL, NULL, error_release, NULL, 0,
 };

@@ -500,5 +500,5 @@ json_release(struct format *f)
 }
 
 const struct format_ops format_json_ops = {
-	"json", json_compile, json_scan, NULL, NULL, json_release,
+	"json", json_compile, json_scan, NULL, NULL, json_release, NULL, 0,
 };

@@ -219,5 +219,5 @@ regex_scan(struct format *f, void *state UNUSED, const char *s, size_t len,
 }
 
 const struct format_ops format_regex_ops = {
-	"regex", regex_compile, regex_scan, NULL, NULL, regex_release,
+	"regex", regex_compile, regex_scan, NULL, NULL, regex_release, NULL, 0,
 };

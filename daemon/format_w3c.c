@@ -132,6 +132,12 @@ w3c_state_free(void *state)
 }
 
 static void
+w3c_state_copy(void *dst, const void *src)
+{
+	*(struct w3c_layout *)dst = *(const struct w3c_layout *)src;
+}
+
+static void
 w3c_scan(struct format *f, void *state, const char *s, size_t len,
     int64_t ref, struct scan *sc)
 {
@@ -179,5 +185,5 @@ w3c_scan(struct format *f, void *state, const char *s, size_t len,
 
 const struct format_ops format_w3c_ops = {
 	"w3c", w3c_compile, w3c_scan, w3c_state_new, w3c_state_free,
-	w3c_release,
+	w3c_release, w3c_state_copy, '#',
 };

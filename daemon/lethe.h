@@ -404,6 +404,10 @@ struct format_ops {
 	void	       *(*state_new)(const struct format *);
 	void		(*state_free)(void *);
 	void		(*release)(struct format *);
+	/* A state copied into another of the same format (where the
+	   lines that change it start with mark), or NULL: not copied. */
+	void		(*state_copy)(void *dst, const void *src);
+	char		 state_mark;
 };
 
 #define FORMAT_WARN_MAX	4
@@ -444,8 +448,14 @@ void		 format_free(struct format *);
 struct format	*format_clone(const struct format *);
 void		*format_state_new(const struct format *);
 void		 format_state_free(const struct format *, void *);
-/* Lines change how later ones read (w3c's #Fields): one reader only. */
+/* Lines change how later ones read (w3c's #Fields): one reader only,
+   unless the state can be copied to where a chunk starts. */
 int		 format_has_state(const struct format *);
+int		 format_state_copyable(const struct format *);
+/* The mark that starts every line that may change the state. */
+char		 format_state_mark(const struct format *);
+void		 format_state_copy(const struct format *, void *dst,
+		    const void *src);
 /* One line: sc's spans, time and verdict. */
 void		 format_scan(struct format *, void *state, const char *line,
 		    size_t len, int64_t ref, struct scan *sc);
@@ -1304,7 +1314,8 @@ int		 threads_default(void);
 /* A config's threads (0: auto) as a count. */
 int		 threads_of(int conf_threads);
 /* chunks.c: lethe mask of a regular file on nthreads workers, worker i
-   reading with fmts[i] (equal formats); the output is the same bytes. */
+   reading with fmts[i] (equal formats), and fmts[nthreads] for this
+   thread; the output is the same bytes. */
 int		 rewrite_stream_threads(int infd, int outfd,
 		    struct format **fmts, int nthreads, struct line_stats *,
 		    const char **errstr);

@@ -404,9 +404,6 @@ for f in common vhost_combined nginx_error apache_error json w3c; do
 	case $f in
 	json)	mask $f "$dir/$f.log" "--format json --addresses $JSONF"
 		maskrows $f "lethe mask --format json" "$b" "$l" 2 ;;
-	w3c)	mask $f "$dir/$f.log" "--format w3c"
-		maskrows $f "lethe mask --format w3c" "$b" "$l" 1.5 \
-		    "(w3c: one thread by design)" ;;
 	*)	mask $f "$dir/$f.log" "--format $f"
 		maskrows $f "lethe mask --format $f" "$b" "$l" 1.5 ;;
 	esac

@@ -4,7 +4,8 @@ workers gives the bytes one thread gives, and the bytes an independent
 masker (this test's, python's ipaddress) expects: on a large generated
 log with odd lines, on lines longer than a chunk (4 MiB) at and around
 its size, on a last line without a newline, on a single line that is
-the whole file, on empty input, and from an offset of stdin.  The
+the whole file, on empty input, from an offset of stdin, and on w3c
+whose #Fields: lines change the layout between chunks.  The
 count of lines not understood, and the first one's number, are the
 same on every thread count."""
 
@@ -197,7 +198,71 @@ for name in ("access.log.1.gz", "access.log.2.gz"):
                 "2%% larger" % (name, len(outs[(2, name)]),
                                 len(outs[(1, name)])))
 
-# ---- 7. a reader that goes away: the error is the pipe's, said once
+# ---- 7. w3c, whose #Fields: lines change how the lines after them read:
+# the layout in force where a chunk starts goes with it.  The client's
+# address moves between layouts that switch every few thousand lines;
+# other directives, and '#' inside a line, change nothing.
+LAYOUTS = [["date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"],
+           ["date", "time", "cs-method", "cs-uri-stem", "c-ip", "sc-status",
+            "time-taken"],
+           ["date", "time", "cs-method", "c-ip", "cs-uri-stem", "sc-status"]]
+
+
+def w3c_value(name, k):
+    if name == "date":
+        return "2026-11-01"
+    if name == "time":
+        return "%02d:%02d:%02d" % (k // 3600 % 24, k // 60 % 60, k % 60)
+    if name == "c-ip":
+        if rng.random() < 0.2:
+            return "2001:db8:%x:%x::%x" % (rng.randrange(65536),
+                                           rng.randrange(65536),
+                                           rng.randrange(1, 65536))
+        return "%d.%d.%d.%d" % (rng.randrange(1, 224), rng.randrange(256),
+                                rng.randrange(256), rng.randrange(1, 255))
+    if name == "cs-method":
+        return rng.choice(["GET", "POST"])
+    if name == "cs-uri-stem":
+        return rng.choice(["/", "/a#b", "/#", "/x/%d" % k])
+    if name == "sc-status":
+        return rng.choice(["200", "404"])
+    return str(rng.randrange(1000))
+
+
+w3c_in, w3c_out, lay, k = [], [], None, 0
+W3C_LINES = passlib.count(150000, 40000, "w3c lines")
+while k < W3C_LINES:
+    if lay is None or rng.random() < 1 / 3000:
+        lay = rng.choice(LAYOUTS)
+        d = ("#Fields: " + " ".join(lay)).encode()
+        w3c_in.append(d)
+        w3c_out.append(d)
+        if rng.random() < 0.5:
+            d = b"#Software: Microsoft Internet Information Services 10.0"
+            w3c_in.append(d)
+            w3c_out.append(d)
+    vals = [w3c_value(n, k) for n in lay]
+    w3c_in.append(" ".join(vals).encode())
+    ci = lay.index("c-ip")
+    vals[ci] = L.mask_field(vals[ci], 16, 32)[0]
+    w3c_out.append(" ".join(vals).encode())
+    k += 1
+p = os.path.join(root, "w3c.log")
+with open(p, "wb") as f:
+    f.write(b"\n".join(w3c_in) + b"\n")
+r = check_file("w3c, %d lines, #Fields: changing" % len(w3c_in), p,
+               b"\n".join(w3c_out) + b"\n", fmt="w3c")
+if r is not None:
+    t.check(r[2] is None, "w3c: lines not understood: %r" % (r[2],))
+# a #Fields: line longer than a chunk, read on this thread, then another
+ls = [w3c_in[0]] + w3c_in[1:2000]
+big = b"#Fields: date time c-ip x-" + b"a" * (4 * MIB + 5) + b"\n"
+p = os.path.join(root, "w3c-long.log")
+with open(p, "wb") as f:
+    f.write(b"\n".join(ls) + b"\n" + big + b"\n".join(ls) + b"\n")
+check_file("w3c with a #Fields: line of 4 MiB", p, None, fmt="w3c")
+
+# ---- 8. a reader that goes away: the error is the pipe's, said once
 with open(src, "rb") as f:
     p = subprocess.Popen([L.LETHE, "mask", "--format", "main", "--threads",
                           "2"], stdin=f, stdout=subprocess.PIPE,
@@ -210,7 +275,7 @@ t.check(p.returncode == 1 and "Broken pipe" in err and
         "Bad file descriptor" not in err, "mask --threads 2 into a closed "
         "pipe: exit %s, stderr %r" % (p.returncode, err[:300]))
 
-# ---- 8. --threads out of range is refused, naming the range
+# ---- 9. --threads out of range is refused, naming the range
 for bad in ("0", "65", "two"):
     res = L.run(["mask", "--threads", bad], stdin=b"")
     t.check(res.rc == 1 and "--threads" in res.err and "1..64" in res.err,
