@@ -175,6 +175,10 @@ daemon_flush(struct daemon *d, int64_t now)
 			    d->save_failing);
 		d->save_failing = 0;
 		d->dirty = d->urgent = 0;
+		for (i = 0, n = 0; i < d->cat.nfiles; i++)
+			n += mirror_saved(d->cat.files[i]);
+		if (n > 0)
+			daemon_kick(d);	/* new mirrors may be written now */
 	}
 	d->saved_at = now;
 	free(r);

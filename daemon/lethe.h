@@ -1368,6 +1368,9 @@ uint64_t	 mirror_step(struct daemon *, struct mfile *, int64_t now,
 /* 0 done (closed), 1 more to read first, 2 failing: try later. */
 int		 mirror_seal(struct daemon *, struct mfile *, int64_t now);
 void		 mirror_sync_disk(struct mfile *);
+/* The catalog that names f's mirror is saved: 1 when the mirror was
+   waiting for that to write its first line (f->more is set). */
+int		 mirror_saved(struct mfile *);
 void		 mirror_record(const struct mfile *, struct srecord *);
 int		 mirror_writing(struct daemon *, const struct stat *);
 void		 mirror_free(struct mirror *);
@@ -1675,6 +1678,8 @@ struct srecord {
 	char		*mirror;	/* its mirror's name, or NULL */
 	uint64_t	 m_off;		/* mirrored through (a line boundary) */
 	uint64_t	 m_size;	/* the mirror's size then */
+	uint64_t	 m_dev;		/* the mirror file itself, found by */
+	uint64_t	 m_ino;		/* these when renamed (0: unknown) */
 	int		 fwd;		/* forwarded: the three below */
 	uint32_t	 fwd_id;	/* the stream's identity */
 	uint64_t	 fwd_off;	/* acknowledged through */

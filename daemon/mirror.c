@@ -13,14 +13,20 @@
  * ("NAME.mirror", config.c), compressed and deleted as that set says.
  *
  * Where we are is saved in the catalog as the source offset mirrored
- * through and the mirror's size then (the mirror is fsynced first).  At
- * a restart the mirror may have more than that (lines written after the
- * last save, kill -9): its complete lines past the saved size are
- * counted and as many source lines are skipped, and a half line at its
- * end is cut off, so nothing is written twice or left out.
+ * through and the mirror's size then (the mirror is fsynced first), with
+ * the mirror's device and inode.  At a restart the mirror may have more
+ * than that (lines written after the last save, kill -9): its complete
+ * lines past the saved size are counted and as many source lines are
+ * skipped, and a half line at its end is cut off, so nothing is written
+ * twice or left out.  It may also have another name than the saved one
+ * (renamed to a segment name after the last save): it is found by its
+ * inode.  A new mirror gets no line before a catalog naming it is saved,
+ * so a mirror under the live name that no record knows is one lethe did
+ * not write (kept aside), or empty.
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +54,8 @@ struct mirror {
 	int		 seal_fails;
 	int		 rotated;	/* renamed away from the live name */
 	int		 unsynced;	/* written since the last fsync */
+	int		 unsaved;	/* new: no line until a catalog
+					   naming it is saved */
 	int		 failing;	/* a write failed: retry at retry_at */
 	int64_t		 retry_at;
 	struct line_engine *eng;
@@ -204,6 +212,33 @@ skip_lines(int fd, uint64_t *off, uint64_t k, uint64_t *skipped)
 }
 
 /*
+ * Where the mirror (dev, ino) is in dfd now: under name, or under the
+ * name it was renamed to after the last save (by lethe before a kill, or
+ * by someone else).  The name found (to free), or NULL.
+ */
+static char *
+find_mirror(int dfd, const char *name, uint64_t dev, uint64_t ino)
+{
+	struct dirent *de;
+	struct stat st;
+	char *found = NULL;
+	DIR *dp;
+
+	if (fsio_fstatat(dfd, name, &st) == 0 && (uint64_t)st.st_dev == dev &&
+	    (uint64_t)st.st_ino == ino)
+		return xstrdup(name);
+	if ((dp = fsio_dir_open(dfd)) == NULL)
+		return NULL;
+	while (found == NULL && (de = fsio_dir_next(dp)) != NULL)
+		if (fsio_fstatat(dfd, de->d_name, &st) == 0 &&
+		    S_ISREG(st.st_mode) && (uint64_t)st.st_dev == dev &&
+		    (uint64_t)st.st_ino == ino)
+			found = xstrdup(de->d_name);
+	fsio_dir_close(dp);
+	return found;
+}
+
+/*
  * Bring the mirror in line with what it holds: lines past the saved size
  * were written after the last save, so as many source lines are done.
  */
@@ -246,19 +281,20 @@ reconcile(struct mirror *m, struct mfile *f)
 }
 
 /*
- * Open f's mirror: name (a saved one, or the template's for f's name),
- * from the saved source offset off and mirror size size.
+ * Open f's mirror: name (a saved one, found by mdev and mino when they
+ * are known, or the template's for f's name), from the saved source
+ * offset off and mirror size size.
  */
 static void	away(int dfd, const char *dir, const char *name,
 		    const struct stat *, int64_t now, const char *why);
 
 static struct mirror *
 attach(struct daemon *d, struct mfile *f, const char *odir, const char *name,
-    uint64_t off, uint64_t size)
+    uint64_t off, uint64_t size, uint64_t mdev, uint64_t mino)
 {
 	const struct logset *set = f->set;
 	struct mirror *m = xcalloc(1, sizeof(*m));
-	char *dir, *tname;
+	char *dir, *tname, *found;
 	const char *why;
 	struct stat st;
 
@@ -283,10 +319,25 @@ attach(struct daemon *d, struct mfile *f, const char *odir, const char *name,
 		    log_esc(m->dir), why);
 		goto fail;
 	}
-	if (name == NULL && fsio_fstatat(m->dfd, m->name, &st) == 0) {
+	if (name != NULL && mino != 0) {
+		if ((found = find_mirror(m->dfd, m->name, mdev, mino)) !=
+		    NULL && strcmp(found, m->name) != 0) {
+			log_info("mirror \"%s\" is now \"%s\": going on there",
+			    log_esc(mpath(m)), log_esc(found));
+			free(m->name);
+			m->name = found;
+		} else if (found != NULL)
+			free(found);
+		else if (fsio_fstatat(m->dfd, m->name, &st) == 0)
+			away(m->dfd, m->dir, m->name, &st, daemon_now(d),
+			    "not the file lethe wrote");
+	}
+	if (name == NULL && fsio_fstatat(m->dfd, m->name, &st) == 0 &&
+	    (!S_ISREG(st.st_mode) || st.st_size != 0)) {
 		/*
 		 * A mirror under the live name that no record knows: whose
-		 * lines it holds cannot be told, so it is put aside.
+		 * lines it holds cannot be told, so it is put aside.  (An
+		 * empty one is lethe's own, made before a kill.)
 		 */
 		away(m->dfd, m->dir, m->name, &st, daemon_now(d),
 		    "no record of it");
@@ -331,6 +382,7 @@ attach(struct daemon *d, struct mfile *f, const char *odir, const char *name,
 		    daemon_now(d));
 	}
 	m->sink = sink_fd_new(m->fd, 0, 0);
+	m->unsaved = name == NULL;
 	engine_reset(m, f);
 	log_info("mirroring \"%s\" to \"%s\" from offset %llu",
 	    log_esc(f->path), log_esc(mpath(m)), (unsigned long long)m->off);
@@ -435,7 +487,7 @@ mirror_sync(struct daemon *d, int64_t now)
 			continue;
 		expand(f->set->mirror, f->name, &dir, &name);
 		if (!name_taken(d, f->set, name))
-			f->mir = attach(d, f, NULL, NULL, 0, 0);
+			f->mir = attach(d, f, NULL, NULL, 0, 0, 0, 0);
 		free(dir);
 		free(name);
 		if (f->mir == NULL)
@@ -477,19 +529,25 @@ away(int dfd, const char *dir, const char *name, const struct stat *st,
 	    log_esc(dir), log_esc(name), why);
 }
 
-/* A mirror whose source is gone: it leaves the live name. */
+/*
+ * A mirror whose source is gone: it leaves the live name (when it is
+ * still under it: found by its inode when that was saved).
+ */
 static void
-orphan(const struct logset *set, const char *mname, int64_t now)
+orphan(const struct logset *set, const struct srecord *r, int64_t now)
 {
 	struct stat st;
 	const char *why;
-	char *dir, *live;
+	char *dir, *live, *name;
 	int dfd;
 
 	expand(set->mirror, "x", &dir, &live);
 	if ((dfd = fsio_opendir(dir, &why)) != -1) {
-		if (fsio_fstatat(dfd, mname, &st) == 0)
-			away(dfd, dir, mname, &st, now, "its file is gone");
+		name = r->m_ino == 0 ? xstrdup(r->mirror) :
+		    find_mirror(dfd, r->mirror, r->m_dev, r->m_ino);
+		if (name != NULL && fsio_fstatat(dfd, name, &st) == 0)
+			away(dfd, dir, name, &st, now, "its file is gone");
+		free(name);
 		fsio_close(dfd);
 	}
 	free(dir);
@@ -526,9 +584,9 @@ mirror_reload(struct daemon *d)
 	struct mfile *f;
 	struct mirror *m;
 	char *dir, *name;
-	uint64_t off, size;
+	uint64_t off, size, mdev, mino;
 	size_t i;
-	int rot;
+	int rot, unsaved;
 
 	for (i = 0; i < d->cat.nfiles; i++) {
 		f = d->cat.files[i];
@@ -542,11 +600,16 @@ mirror_reload(struct daemon *d)
 		off = m->off;
 		size = m->size;
 		rot = m->rotated;
+		unsaved = m->unsaved;
+		mdev = (uint64_t)m->st.st_dev;
+		mino = (uint64_t)m->st.st_ino;
 		mirror_free(m);
 		f->mir = NULL;
 		if (f->set->mirror != NULL && f->fd != -1 &&
-		    (f->mir = attach(d, f, dir, name, off, size)) != NULL) {
+		    (f->mir = attach(d, f, dir, name, off, size, mdev, mino)) !=
+		    NULL) {
 			f->mir->rotated = rot;
+			f->mir->unsaved = unsaved;
 			f->more = 1;
 		}
 		free(dir);
@@ -593,13 +656,13 @@ mirror_start(struct daemon *d, int64_t now)
 				break;
 		}
 		if (j == d->cat.nfiles) {
-			orphan(set, r->mirror, now);
+			orphan(set, r, now);
 			continue;
 		}
 		if (name_taken(d, set, r->mirror))
 			continue;
-		if ((f->mir = attach(d, f, NULL, r->mirror, r->m_off, r->m_size)) ==
-		    NULL) {
+		if ((f->mir = attach(d, f, NULL, r->mirror, r->m_off, r->m_size,
+		    r->m_dev, r->m_ino)) == NULL) {
 			f->mir_failed = 1;
 			continue;
 		}
@@ -625,6 +688,10 @@ mirror_step(struct daemon *d, struct mfile *f, int64_t now, size_t budget)
 
 	if (m == NULL || f->fd == -1 || (m->failing && now < m->retry_at))
 		return 0;
+	if (m->unsaved) {
+		d->urgent = 1;	/* mirror_saved lets it go on */
+		return 0;
+	}
 	if (fsio_fstat(f->fd, &st) == -1)
 		return 0;
 	size = (uint64_t)st.st_size;
@@ -751,6 +818,16 @@ mirror_sync_disk(struct mfile *f)
 		f->mir->unsynced = 0;
 }
 
+int
+mirror_saved(struct mfile *f)
+{
+	if (f->mir == NULL || !f->mir->unsaved)
+		return 0;
+	f->mir->unsaved = 0;
+	f->more = 1;
+	return 1;
+}
+
 void
 mirror_record(const struct mfile *f, struct srecord *r)
 {
@@ -759,6 +836,8 @@ mirror_record(const struct mfile *f, struct srecord *r)
 	r->mirror = f->mir->name;
 	r->m_off = f->mir->off;
 	r->m_size = f->mir->size;
+	r->m_dev = (uint64_t)f->mir->st.st_dev;
+	r->m_ino = (uint64_t)f->mir->st.st_ino;
 	if (r->m_off > r->size)
 		r->m_off = 0;	/* cut short since: nothing of it mirrored */
 }

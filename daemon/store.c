@@ -4,8 +4,8 @@
  *
  *	lethe-catalog 2
  *	f SET PATH DEV INO SIZE MTIME_NS HEAD_HASH HEAD_LEN OFFSET FLAGS
- *	  FIRST LAST OLDEST_FULL FACTS_KEY [m MIRROR M_OFF M_SIZE]
- *	  [w ID OFF SEQ]
+ *	  FIRST LAST OLDEST_FULL FACTS_KEY [m MIRROR M_OFF M_SIZE
+ *	  [n M_DEV M_INO]] [w ID OFF SEQ]
  *							(one line per file)
  *	end COUNT CRC32
  *
@@ -110,6 +110,10 @@ store_encode(const struct srecord *r, size_t n, char **out, size_t *outlen)
 			sbuf_hex(&b, r[i].mirror);
 			sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
 			    " %" PRIu64 " %" PRIu64, r[i].m_off, r[i].m_size));
+			if (r[i].m_ino != 0)
+				sbuf_add(&b, num, (size_t)snprintf(num,
+				    sizeof(num), " n %" PRIu64 " %" PRIu64,
+				    r[i].m_dev, r[i].m_ino));
 		}
 		if (r[i].fwd)
 			sbuf_add(&b, num, (size_t)snprintf(num, sizeof(num),
@@ -218,7 +222,7 @@ static int
 decode_record(const char *p, const char *end, struct srecord *r)
 {
 	const char *t[15];
-	size_t l[15], i;
+	size_t l[15], i, k;
 	uint64_t v[8];
 	static const int base[8] = { 10, 10, 10, 10, 16, 10, 10, 10 };
 
@@ -254,11 +258,18 @@ decode_record(const char *p, const char *end, struct srecord *r)
 		goto fail;
 	r->facts_key = (uint32_t)v[0];
 	while (p != end) {
-		/* " m NAME M_OFF M_SIZE", " w ID OFF SEQ", once each. */
-		for (i = 0; i < 4; i++)
+		/*
+		 * " m NAME M_OFF M_SIZE", then " n M_DEV M_INO" (a catalog
+		 * saved before it had them has none), " w ID OFF SEQ"; once
+		 * each.
+		 */
+		if ((t[0] = tok(&p, end, &l[0])) == NULL || l[0] != 1)
+			goto fail;
+		k = t[0][0] == 'n' ? 2 : 3;
+		for (i = 1; i <= k; i++)
 			if ((t[i] = tok(&p, end, &l[i])) == NULL)
 				goto fail;
-		if (l[0] == 1 && t[0][0] == 'w' && !r->fwd) {
+		if (t[0][0] == 'w' && !r->fwd) {
 			if (l[1] != 8 || num(t[1], 8, 16, 0, UINT32_MAX,
 			    &v[0]) == -1 ||
 			    num(t[2], l[2], 10, 0, UINT64_MAX, &r->fwd_off) ==
@@ -270,7 +281,14 @@ decode_record(const char *p, const char *end, struct srecord *r)
 			r->fwd_id = (uint32_t)v[0];
 			continue;
 		}
-		if (l[0] != 1 || t[0][0] != 'm' || r->mirror != NULL ||
+		if (t[0][0] == 'n' && r->mirror != NULL && r->m_ino == 0) {
+			if (num(t[1], l[1], 10, 0, UINT64_MAX, &r->m_dev) ==
+			    -1 || num(t[2], l[2], 10, 0, UINT64_MAX,
+			    &r->m_ino) == -1 || r->m_ino == 0)
+				goto fail;
+			continue;
+		}
+		if (t[0][0] != 'm' || r->mirror != NULL ||
 		    unhex(t[1], l[1], &r->mirror) == -1 ||
 		    r->mirror[0] == '\0' || strchr(r->mirror, '/') != NULL ||
 		    num(t[2], l[2], 10, 0, UINT64_MAX, &r->m_off) == -1 ||

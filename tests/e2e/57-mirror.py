@@ -29,6 +29,11 @@ G. A reload (SIGHUP) with mirrors open; the live file moved out of the
    directory (its mirror is put aside, the next one starts empty); lines
    written while lethe is stopped and the file rotated before it starts
    again (they reach the renamed mirror): every line once.
+H. A kill between lethe's rename of a rotated file's mirror and the save
+   that names it (made by hand: a kill with unsaved lines, then the
+   renames): the mirror is found by its inode, its unsaved lines are
+   skipped, every line once (H1 without, H2 with an empty next live
+   mirror made before the kill).
 E. GoAccess parses 100% of the mirror of A (truncate) and of a mirror
    with transform = pseudonym (IPv4 and IPv6 clients), in both modes
    (ipcrypt-deterministic, and ipcrypt-pfx that keeps IPv4 as IPv4): no
@@ -157,6 +162,16 @@ def check_mirror(n, what):
     ck.check(len(src) >= n, "%s: the source has %d of %d lines" % (
         what, len(src), n))
     return len(got)
+
+
+def clean():
+    """A fresh start: no mirror, no log, no catalog."""
+    shutil.rmtree(mdir)
+    for d_ in (logs, state):
+        for x in os.listdir(d_):
+            p_ = os.path.join(d_, x)
+            if os.path.isfile(p_):
+                os.unlink(p_)
 
 
 def mirror_count():
@@ -355,12 +370,7 @@ finally:
     writer.stop()
 
 # ---- F: rotations by someone else ------------------------------------------
-shutil.rmtree(mdir)
-for d_ in (logs, state):
-    for x in os.listdir(d_):
-        p_ = os.path.join(d_, x)
-        if os.path.isfile(p_):
-            os.unlink(p_)
+clean()
 clock = D.Clock(D.iso_to_epoch("2026-06-05T10:00:00Z"), 1)
 write_conf({"rotate": "off", "reopen": None})
 with open(conf) as f:
@@ -403,12 +413,7 @@ ck.note("F: mirror files after a rename and a copytruncate: %s" % sorted(
     os.listdir(mdir)))
 
 # ---- G: reload, a live file moved away, a rotation while stopped ---------
-shutil.rmtree(mdir)
-for d_ in (logs, state):
-    for x in os.listdir(d_):
-        p_ = os.path.join(d_, x)
-        if os.path.isfile(p_):
-            os.unlink(p_)
+clean()
 elsewhere = os.path.join(root, "elsewhere.log")
 clock = D.Clock(D.iso_to_epoch("2026-06-06T10:00:00Z"), 1)
 with open(conf) as f:
@@ -453,14 +458,92 @@ ck.check(sorted(seqs) == list(range(320)), "G: the mirror holds %d lines, "
 ck.note("G: mirror files after a reload, a move and a rotation while "
         "stopped: %s" % sorted(os.listdir(mdir)))
 
+# ---- H: a crash between a mirror's rename and the save ---------------------
+# lethe renames a rotated file's mirror to a segment name and creates the
+# live one before the catalog that says so is saved: a kill -9 then leaves
+# a catalog naming the mirror by its old name, and a mirror with lines
+# past what the catalog says.  The state is made as B makes it (sweep 1h:
+# no save after the first), then the renames lethe would have made before
+# it died: the restarted lethe must find the mirror where it is now (by
+# its inode) and go on after its unsaved lines, not start it again, and
+# take the new live mirror as it finds it (H1 none yet, H2 created empty).
+catalog = os.path.join(state, "catalog")
+
+
+def saved_mirror():
+    """(name, m_size) of the mirror the saved catalog names, or None."""
+    try:
+        with open(catalog, "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except FileNotFoundError:
+        return None
+    m = re.search(r" m ([0-9a-f]+) (\d+) (\d+)", text)
+    if m is None:
+        return None
+    return bytes.fromhex(m.group(1)).decode(), int(m.group(3))
+
+
+write_conf({"rotate": "off", "reopen": None}, sweep="1h")
+with open(conf) as f:
+    text = f.read().replace("reopen = None\n", "")
+with open(conf, "w") as f:
+    f.write(text)
+for case in ("H1", "H2"):
+    clean()
+    clock = D.Clock(D.iso_to_epoch("2026-06-07T10:00:00Z"), 1)
+    append(0, 100)
+    dm = D.Daemon(conf, now=clock.now_arg(), rate=1, logfile=logfile)
+    try:
+        dm.ready()
+        ck.check(wait_mirror(100, 30), "%s: the mirror did not reach 100 "
+                 "lines" % case)
+        end = time.monotonic() + 30
+        while saved_mirror() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        append(100, 300)
+        ck.check(wait_mirror(300, 30), "%s: the mirror did not reach 300 "
+                 "lines" % case)
+        dm.kill()
+        dm = None
+        sm = saved_mirror()
+        size = os.path.getsize(os.path.join(mdir, "access.log"))
+        ck.check(sm is not None and sm[0] == "access.log" and sm[1] < size,
+                 "%s: the saved catalog does not name the live mirror short "
+                 "of its %d bytes: %r" % (case, size, sm))
+        os.rename(live, live + ".1")    # rotated, and lethe renamed the
+        os.rename(os.path.join(mdir, "access.log"),   # mirror, then died
+                  os.path.join(mdir, "access.log-20260607T1000Z"))
+        if case == "H2":
+            open(os.path.join(mdir, "access.log"), "wb").close()
+        with open(live + ".1", "a") as f:   # a late writer
+            f.write('203.0.113.7 - - [07/Jun/2026:10:00:01 +0000] "GET '
+                    '/seq/300 HTTP/1.1" 200 5 "-" "ua"\n')
+        with open(live, "a") as f:
+            for i in range(301, 400):
+                f.write('203.0.%d.%d - - [07/Jun/2026:10:00:02 +0000] "GET '
+                        '/seq/%d HTTP/1.1" 200 5 "-" "ua"\n' % (
+                            113 + i // 250 % 100, i % 250 + 1, i))
+        dm = D.Daemon(conf, now=clock.now_arg(), rate=1, logfile=logfile)
+        dm.ready()
+        ck.check(wait_mirror(400, 30), "%s: the mirror did not reach 400 "
+                 "lines (%d)" % (case, mirror_count()))
+        got = dm.wait_for(r"(\d+) lines written before a restart were not "
+                          r"saved", 10, fail=False)
+        ck.check(got is not None and int(got.group(1)) > 0,
+                 "%s: lethe did not say it went on after the unsaved lines"
+                 % case)
+        dm.stop()
+        dm = None
+    finally:
+        if dm is not None:
+            dm.kill()
+    check_mirror(400, case)
+    ck.note("%s: mirror files after a crash between the rename and the "
+            "save: %s" % (case, sorted(os.listdir(mdir))))
+
 # ---- E: pseudonyms, read by GoAccess --------------------------------------
 for prefix in ("no", "yes"):
-    shutil.rmtree(mdir)
-    for d_ in (logs, state):
-        for x in os.listdir(d_):
-            p_ = os.path.join(d_, x)
-            if os.path.isfile(p_):
-                os.unlink(p_)
+    clean()
     clock = D.Clock(D.iso_to_epoch("2026-06-04T10:00:00Z"), 1)
     write_conf({"rotate": "off", "transform": "pseudonym",
                 "pseudonym_prefix": prefix})

@@ -55,6 +55,55 @@ t_round_trip(void)
 	free(buf);
 }
 
+/* The mirror's pair and identity, with a forwarded position; none saved
+   as a catalog before the identity was (no "n") is read as unknown. */
+static void
+t_mirror_fields(void)
+{
+	struct srecord in[2], *out;
+	char *buf;
+	size_t len, n;
+	const char *err = NULL;
+
+	in[0] = rec("web", "/d/access.log", 11);
+	in[0].mirror = (char *)(uintptr_t)"access.log";
+	in[0].m_off = 99999;
+	in[0].m_size = 88888;
+	in[0].m_dev = 2050;
+	in[0].m_ino = 18446744073709551615ULL;
+	in[0].fwd = 1;
+	in[0].fwd_id = 0x1234abcd;
+	in[0].fwd_off = 77777;
+	in[0].fwd_seq = 42;
+	in[1] = rec("web", "/d/access.log-20260607T1000Z", 12);
+	in[1].mirror = (char *)(uintptr_t)"access.log-20260607T1000Z";
+	in[1].m_off = 5;
+	in[1].m_size = 4;
+	store_encode(in, 2, &buf, &len);
+	T_ASSERT(memmem(buf, len, " n 2050 18446744073709551615 w ", 31) !=
+	    NULL);
+	T_EQ_INT(store_decode(buf, len, &out, &n, &err), 0);
+	T_EQ_INT(n, 2);
+	if (n == 2) {
+		T_EQ_STR(out[0].mirror, "access.log");
+		T_EQ_INT(out[0].m_off, 99999);
+		T_EQ_INT(out[0].m_size, 88888);
+		T_EQ_INT(out[0].m_dev, 2050);
+		T_ASSERT(out[0].m_ino == 18446744073709551615ULL);
+		T_EQ_INT(out[0].fwd, 1);
+		T_EQ_INT(out[0].fwd_id, 0x1234abcd);
+		T_EQ_INT(out[0].fwd_off, 77777);
+		T_EQ_INT(out[0].fwd_seq, 42);
+		T_EQ_STR(out[1].mirror, "access.log-20260607T1000Z");
+		T_EQ_INT(out[1].m_size, 4);
+		T_EQ_INT(out[1].m_dev, 0);
+		T_EQ_INT(out[1].m_ino, 0);
+		T_EQ_INT(out[1].fwd, 0);
+	}
+	store_records_free(out, n);
+	free(buf);
+}
+
 static void
 t_empty(void)
 {
@@ -80,6 +129,10 @@ t_damage_rejected(void)
 	int accepted = 0;
 
 	in[0] = rec("nginx", "/a/access.log", 1);
+	in[0].mirror = (char *)(uintptr_t)"m";
+	in[0].m_off = in[0].m_size = 10;
+	in[0].m_dev = 1;
+	in[0].m_ino = 2;
 	in[1] = rec("nginx", "/a/access.log.1", 2);
 	store_encode(in, 2, &buf, &len);
 	for (i = 0; i < len; i++) {
@@ -124,6 +177,7 @@ t_save_load(void)
 
 static const struct t_case cases[] = {
 	{ "round_trip", t_round_trip },
+	{ "mirror_fields", t_mirror_fields },
 	{ "empty", t_empty },
 	{ "damage_rejected", t_damage_rejected },
 	{ "save_load", t_save_load },
